@@ -1,0 +1,53 @@
+"""Filesystem helpers: outputs appear whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from edusdk._errors import OutputPathError
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Fail early (OutputPathError) if `path` cannot be created: its directory is missing parts we
+    cannot create, or is not writable, or `path` is a directory."""
+    path = Path(path).expanduser().absolute()
+    if path.is_dir():
+        raise OutputPathError(f"output path {path} is a directory; give a file name")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"cannot create output directory {parent}: {exc.strerror or exc}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputPathError(f"output directory {parent} is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
+
+    Example:
+        >>> with atomic_output("out/lesson.mp4") as tmp:
+        ...     run_ffmpeg(..., tmp)        # a failure here leaves no out/lesson.mp4 behind
+    """
+    path = check_output_path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` atomically and return the final path."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path).absolute()
