@@ -1,14 +1,14 @@
 """One exception tree for the whole SDK; the CLI maps each branch to an exit code.
 
-    EduSDKError
-    ├── BadInputError (exit 2)          the caller's input is wrong: file, field, template, path
-    │   ├── OutlineError                 an outline file that does not load or validate
-    │   ├── ScriptTemplateError          a template that fails (undefined variable, sandbox violation)
-    │   └── OutputPathError              an output location that cannot be written
-    ├── PolicyRefusedError (exit 1)      moderation blocked the content
-    └── EngineError (exit 1)             an engine failed to produce a clip
-        ├── UnsupportedModeError         the engine cannot do the requested mode (exit 2: a bad request)
-        └── MediaError                   ffmpeg failed or produced something unexpected
+EduSDKError
+├── BadInputError (exit 2)          the caller's input is wrong: file, field, template, path
+│   ├── OutlineError                 an outline file that does not load or validate
+│   ├── ScriptTemplateError          a template that fails (undefined variable, sandbox violation)
+│   └── OutputPathError              an output location that cannot be written
+├── PolicyRefusedError (exit 1)      moderation blocked the content
+└── EngineError (exit 1)             an engine failed to produce a clip
+    ├── UnsupportedModeError         the engine cannot do the requested mode (exit 2: a bad request)
+    └── MediaError                   ffmpeg failed or produced something unexpected
 """
 
 from __future__ import annotations
@@ -80,9 +80,7 @@ class UnsupportedModeError(EngineError):
     exit_code = 2
 
     def __init__(self, engine: str, mode: str, supported: Sequence[str]) -> None:
-        super().__init__(
-            f"engine {engine!r} does not support mode {mode!r}; it supports: {', '.join(supported)}"
-        )
+        super().__init__(f"engine {engine!r} does not support mode {mode!r}; it supports: {', '.join(supported)}")
         self.engine = engine
         self.mode = mode
 

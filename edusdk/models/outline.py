@@ -65,7 +65,9 @@ class Outline(BaseModel):
 
     title: str = Field(min_length=1, max_length=160)
     subject: str = Field(min_length=1, max_length=80)
-    audience: str = Field(default="grade 6", description="'grade 0'..'grade 12', 'kindergarten', 'adult' or 'higher-ed'")
+    audience: str = Field(
+        default="grade 6", description="'grade 0'..'grade 12', 'kindergarten', 'adult' or 'higher-ed'"
+    )
     language: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     objectives: list[str] = Field(default_factory=list, max_length=10)
     aspect: AspectRatio = "16:9"
@@ -146,7 +148,9 @@ def _parse(text: str, source: str, *, json_only: bool) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise OutlineError(source, [("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from None
+            raise OutlineError(
+                source, [("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+            ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
