@@ -1,0 +1,171 @@
+"""Text checks: find a policy's blocklisted terms in a text or in every text of a script.
+
+Terms match as whole words (a term never matches inside a longer word: `sex` does not match `Essex`),
+case-insensitively unless the entry says otherwise, with spaces and hyphens between words optional
+(`Spider-Man` matches `spider man` and `Spiderman`). One regex per category is compiled once per policy.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from edusdk.models.moderation import Finding, ModerationReport
+from edusdk.models.script import Script
+from edusdk.moderation.policy import BlocklistEntry, Category, Policy
+
+_SEPARATOR = r"[\s\-]*"
+_SEPARATORS_RE = re.compile(r"[\s\-]+")
+BLOCKLIST_SCORE = 1.0
+
+
+@dataclass(frozen=True)
+class _CategoryMatcher:
+    category: Category
+    pattern: re.Pattern[str]
+    entries: dict[str, BlocklistEntry]  # normalized matched text → the entry it came from
+
+
+def _normalize(text: str) -> str:
+    return _SEPARATORS_RE.sub("", text).replace("’", "'").casefold()
+
+
+def _atoms(term: str, *, keep_case: bool = False) -> list[str]:
+    """The regex pieces of `term`, one per character, with an optional separator between words."""
+    atoms: list[str] = []
+    for i, word in enumerate(w for w in _SEPARATORS_RE.split(term) if w):
+        if i:
+            atoms.append(_SEPARATOR)
+        # A straight apostrophe also matches the typographic one editors and LLMs produce.
+        atoms += ["['’]" if ch in "'’" else re.escape(ch if keep_case else ch.lower()) for ch in word]
+    return atoms
+
+
+def _term_pattern(entry: BlocklistEntry) -> str:
+    pattern = "".join(_atoms(entry.term, keep_case=entry.case_sensitive))
+    return f"(?-i:{pattern})" if entry.case_sensitive else pattern
+
+
+def _trie_pattern(terms: list[str]) -> str:
+    """One regex for many terms, factored by common prefix, so that at each word start the engine compares
+    each distinct first letter once instead of trying every term (about twice as fast as a flat alternation)."""
+    trie: dict[str, Any] = {}
+    for term in terms:
+        node = trie
+        for atom in _atoms(term):
+            node = node.setdefault(atom, {})
+        node[""] = {}  # a term ends here
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [atom + emit(child) for atom, child in node.items() if atom]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # Greedy: the longer term is tried first ("crack cocaine" rather than "crack").
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(trie)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(entries: tuple[BlocklistEntry, ...]) -> re.Pattern[str]:
+    alternatives = [_trie_pattern([e.term for e in entries if not e.case_sensitive])]
+    # Case-sensitive terms keep their written case in scoped (?-i:…) groups, outside the shared trie.
+    alternatives += [_term_pattern(e) for e in entries if e.case_sensitive]
+    body = "|".join(a for a in alternatives if a)
+    # Lookarounds rather than \b: a term may start or end with a non-word character ("McDonald's").
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+
+
+def _matchers(policy: Policy) -> list[_CategoryMatcher]:
+    cached: list[_CategoryMatcher] | None = policy._matchers
+    if cached is not None:
+        return cached
+    matchers = []
+    for category, entries in policy.terms.items():
+        if not entries or policy.action_for(category) == "allow":
+            continue  # an allowed category is not worth a finding
+        by_key: dict[str, BlocklistEntry] = {}
+        for entry in entries:
+            by_key.setdefault(_normalize(entry.term), entry)
+        matchers.append(_CategoryMatcher(category, _compile(tuple(by_key.values())), by_key))
+    policy._matchers = matchers
+    return matchers
+
+
+def _entry_matching(matcher: _CategoryMatcher, span: str) -> BlocklistEntry:
+    # Only reached when casefold() and the regex's IGNORECASE disagree about a character.
+    for entry in matcher.entries.values():
+        if re.fullmatch(_term_pattern(entry), span, re.IGNORECASE):
+            return entry
+    raise AssertionError(f"no blocklist entry matches {span!r}")  # unreachable: the span came from these entries
+
+
+def check_text(text: str, policy: Policy, *, where: str = "") -> list[Finding]:
+    """Every blocklisted term of `policy` found in `text`, as findings carrying the policy's action.
+
+    One finding per (category, term) however often the term occurs; `span` is the text as written, `rule`
+    the blocklist entry, `suggestion` the entry's generic rewrite (e.g. for a copyrighted character).
+    Categories the policy allows are not reported.
+
+    Example:
+        >>> [f.category for f in check_text("Pikachu explains fractions", Policy.load("k12"))]
+        ['copyright']
+    """
+    findings: list[Finding] = []
+    if not text:
+        return findings
+    for matcher in _matchers(policy):
+        threshold = policy.threshold_for(matcher.category)
+        if threshold is not None and threshold > BLOCKLIST_SCORE:
+            continue
+        seen: set[str] = set()
+        for match in matcher.pattern.finditer(text):
+            key = _normalize(match.group())
+            if key in seen:
+                continue
+            seen.add(key)
+            entry = matcher.entries.get(key) or _entry_matching(matcher, match.group())
+            findings.append(
+                Finding(
+                    check="blocklist",
+                    category=matcher.category,
+                    action=policy.action_for(matcher.category),
+                    score=BLOCKLIST_SCORE,
+                    where=where,
+                    span=match.group(),
+                    rule=entry.term,
+                    suggestion=entry.suggestion,
+                )
+            )
+    return findings
+
+
+def script_texts(script: Script) -> list[tuple[str, str]]:
+    """`(where, text)` for every text of `script` that ends up on screen, in the audio or in a prompt.
+
+    Negative prompts are left out on purpose: they list what the video must *not* show.
+    """
+    texts = [("title", script.title), ("bible", script.bible)]
+    for i, shot in enumerate(script.shots):
+        texts += [
+            (f"shots[{i}].prompt", shot.prompt),
+            (f"shots[{i}].narration", shot.narration),
+            (f"shots[{i}].on_screen.title", shot.on_screen.title),
+        ]
+        texts += [(f"shots[{i}].on_screen.points[{j}]", point) for j, point in enumerate(shot.on_screen.points)]
+    return [(where, text) for where, text in texts if text]
+
+
+def check_script(script: Script, policy: Policy) -> ModerationReport:
+    """Check the title, cast/style bible and every shot's prompt, narration and on-screen text.
+
+    Example:
+        >>> report = check_script(script, Policy.load("k12"))
+        >>> report.decision, [(f.where, f.span) for f in report.findings]
+        ('review', [('shots[0].prompt', 'Pikachu')])
+    """
+    findings = [finding for where, text in script_texts(script) for finding in check_text(text, policy, where=where)]
+    return ModerationReport.from_findings(findings, policy=policy.name, policy_version=policy.version)
