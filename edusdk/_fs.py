@@ -10,6 +10,10 @@ from pathlib import Path
 
 from edusdk._errors import OutputPathError
 
+# mkstemp creates 0600 files; finished outputs get the permissions a plain open() would give them.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def check_output_path(path: str | Path) -> Path:
     """Fail early (OutputPathError) if `path` cannot be created: its directory is missing parts we
@@ -39,6 +43,7 @@ def atomic_output(path: str | Path, suffix: str | None = None) -> Iterator[Path]
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
+    tmp.chmod(0o666 & ~_UMASK)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -1,0 +1,172 @@
+"""EduClient: a thin facade; each resource is built on first use and holds the client's settings."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from pathlib import Path
+from typing import Any
+
+from edusdk._lessons import DEFAULT_FPS, LessonsResource, RenderProgressCallback
+from edusdk.analytics import AnalyticsStore
+from edusdk.engine import VideoEngine, get_engine
+from edusdk.models.lesson import Lesson
+from edusdk.models.moderation import ModerationReport
+from edusdk.models.outline import AspectRatio, Outline
+from edusdk.models.script import Script
+from edusdk.moderation import Policy, check_script, check_text
+from edusdk.script import expand
+
+
+class ScriptsResource:
+    """`client.scripts`: outline → script expansion with the client's templates."""
+
+    def __init__(self, templates_dir: Path | None) -> None:
+        self._templates_dir = templates_dir
+
+    def expand(self, outline: Outline, *, template: str | None = None) -> Script:
+        """Expand `outline` into a script (the outline's own template unless `template` is given)."""
+        return expand(outline, template=template, templates_dir=self._templates_dir)
+
+
+class ModerationResource:
+    """`client.moderation`: checks under the client's policy pack."""
+
+    def __init__(self, policy: str | Policy) -> None:
+        self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+
+    def check_text(self, text: str, *, where: str = "") -> ModerationReport:
+        """Check one text (a prompt, student input …) and return the decision with its findings."""
+        findings = check_text(text, self.policy, where=where)
+        return ModerationReport.from_findings(findings, policy=self.policy.name, policy_version=self.policy.version)
+
+    def check_script(self, script: Script) -> ModerationReport:
+        """Check every text of a script: title, prompts, narration and on-screen text."""
+        return check_script(script, self.policy)
+
+
+class EduClient:
+    """The edusdk client.
+
+    Example:
+        >>> client = EduClient()      # storyboard engine, SQLite store (EDUSDK_DB or ./edusdk.db), k12 policy
+        >>> lesson = client.lessons.render(Outline.from_file("examples/outlines/photosynthesis.yaml"),
+        ...                                output="out/lesson.mp4")
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: str | VideoEngine = "storyboard",
+        policy: str | Policy = "k12",
+        db: str | None = None,
+        templates_dir: str | Path | None = None,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._engine_spec = engine
+        self._engine_options = engine_options or {}
+        self._policy = policy
+        self._db = db
+        self._templates_dir = Path(templates_dir) if templates_dir is not None else None
+        self._engines: dict[str, VideoEngine] = {}
+
+    @functools.cached_property
+    def scripts(self) -> ScriptsResource:
+        return ScriptsResource(self._templates_dir)
+
+    @functools.cached_property
+    def lessons(self) -> LessonsResource:
+        return LessonsResource(self)
+
+    @functools.cached_property
+    def moderation(self) -> ModerationResource:
+        return ModerationResource(self._policy)
+
+    @functools.cached_property
+    def analytics(self) -> AnalyticsStore:
+        return AnalyticsStore(self._db)
+
+    def engine(self, spec: str | VideoEngine | None = None) -> VideoEngine:
+        """The engine for `spec` (a name or an engine object), else the client's default; built once per name."""
+        spec = self._engine_spec if spec is None else spec
+        if not isinstance(spec, str):
+            return spec
+        if spec not in self._engines:
+            options = self._engine_options if spec == self._engine_spec else {}
+            self._engines[spec] = get_engine(spec, **options)
+        return self._engines[spec]
+
+    def close(self) -> None:
+        """Release the analytics store's connections."""
+        if "analytics" in self.__dict__:
+            self.analytics.close()
+
+    def __enter__(self) -> EduClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncLessonsResource:
+    """`async_client.lessons`: the same renders, run in a worker thread so the event loop stays free."""
+
+    def __init__(self, client: EduClient) -> None:
+        self._client = client
+
+    async def render(
+        self,
+        source: Outline | Script,
+        *,
+        output: str | Path = "lesson.mp4",
+        aspect: AspectRatio | None = None,
+        size: str | tuple[int, int] | None = None,
+        fps: int = DEFAULT_FPS,
+        engine: str | VideoEngine | None = None,
+        on_progress: RenderProgressCallback | None = None,
+    ) -> Lesson:
+        """Async twin of `EduClient.lessons.render` (same arguments, same result)."""
+        return await asyncio.to_thread(
+            self._client.lessons.render,
+            source,
+            output=output,
+            aspect=aspect,
+            size=size,
+            fps=fps,
+            engine=engine,
+            on_progress=on_progress,
+        )
+
+
+class AsyncEduClient:
+    """Async twin of EduClient for web backends: renders run off the event loop.
+
+    Example:
+        >>> async with AsyncEduClient() as client:
+        ...     lesson = await client.lessons.render(outline, output="out/lesson.mp4")
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.sync = EduClient(**options)
+        self.lessons = AsyncLessonsResource(self.sync)
+
+    @property
+    def scripts(self) -> ScriptsResource:
+        return self.sync.scripts
+
+    @property
+    def moderation(self) -> ModerationResource:
+        return self.sync.moderation
+
+    @property
+    def analytics(self) -> AnalyticsStore:
+        return self.sync.analytics
+
+    async def close(self) -> None:
+        self.sync.close()
+
+    async def __aenter__(self) -> AsyncEduClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

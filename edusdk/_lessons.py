@@ -1,0 +1,203 @@
+"""`client.lessons`: the one place that strings the stages together.
+
+Outline ─▶ script.expand ─▶ moderation.check_script ─▶ engine.generate per shot ─▶ compose.render
+    ─▶ lesson.json ─▶ analytics.register_lesson
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edusdk._errors import BadInputError, PolicyRefusedError
+from edusdk._fs import check_output_path, write_text_atomic
+from edusdk._media import ffmpeg_version
+from edusdk._version import __version__
+from edusdk.compose import render as compose_render
+from edusdk.engine import VideoEngine
+from edusdk.models.engine import ShotRequest
+from edusdk.models.lesson import Lesson, Manifest
+from edusdk.models.outline import AspectRatio, Outline
+from edusdk.models.script import Script
+
+if TYPE_CHECKING:
+    from edusdk._client import EduClient
+
+# Default frame size per aspect ratio: 720p-class, even dimensions (H.264 4:2:0 needs them).
+DEFAULT_SIZES: dict[str, tuple[int, int]] = {
+    "16:9": (1280, 720),
+    "9:16": (720, 1280),
+    "1:1": (720, 720),
+    "4:3": (960, 720),
+    "3:4": (720, 960),
+    "21:9": (1680, 720),
+}
+DEFAULT_FPS = 30
+_SIZE_RE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    """Parse 'WxH' (even numbers, 16–7680) into (width, height); BadInputError otherwise."""
+    m = _SIZE_RE.match(size.strip())
+    if not m:
+        raise BadInputError(f"size {size!r} is not WIDTHxHEIGHT, e.g. 1280x720")
+    width, height = int(m.group(1)), int(m.group(2))
+    for name, value in (("width", width), ("height", height)):
+        if not 16 <= value <= 7680:
+            raise BadInputError(f"size {size!r}: {name} must be between 16 and 7680")
+        if value % 2:
+            raise BadInputError(f"size {size!r}: {name} must be even (H.264 4:2:0)")
+    return width, height
+
+
+@dataclass(frozen=True)
+class RenderProgress:
+    """One progress report from `lessons.render`: the stage, and for `generate` the shot and its fraction."""
+
+    stage: str  # "script" | "moderate" | "generate" | "compose" | "register" | "done"
+    shot_index: int = 0
+    shot_count: int = 0
+    fraction: float = 0.0
+
+
+RenderProgressCallback = Callable[[RenderProgress], None]
+
+
+class LessonsResource:
+    """`client.lessons`: render outlines (or edited scripts) into lesson videos."""
+
+    def __init__(self, client: EduClient) -> None:
+        self._client = client
+
+    def render(
+        self,
+        source: Outline | Script,
+        *,
+        output: str | Path = "lesson.mp4",
+        aspect: AspectRatio | None = None,
+        size: str | tuple[int, int] | None = None,
+        fps: int = DEFAULT_FPS,
+        engine: str | VideoEngine | None = None,
+        on_progress: RenderProgressCallback | None = None,
+    ) -> Lesson:
+        """Render a lesson video with its captions and `lesson.json` manifest.
+
+        `source` is an Outline (expanded with its template) or a Script (rendered as is, e.g. after
+        hand-editing). Moderation runs before any engine call: a `block` decision raises
+        PolicyRefusedError; `review` renders but the lesson is not publishable until approved.
+
+        Example:
+            >>> lesson = client.lessons.render(Outline.from_file("photosynthesis.yaml"), output="out/lesson.mp4")
+            >>> lesson.duration_s, [t.shot_id for t in lesson.timeline]
+            (38.5, ['s01', 's02', 's03', 's04'])
+        """
+        report = on_progress or (lambda _p: None)
+        if not 1 <= fps <= 120:
+            raise BadInputError(f"fps {fps} must be between 1 and 120")
+        output = check_output_path(output)
+        if output.suffix.lower() != ".mp4":
+            raise BadInputError(f"output {output} must end in .mp4")
+
+        report(RenderProgress("script"))
+        script = source if isinstance(source, Script) else self._client.scripts.expand(source)
+        width, height = self._frame_size(script, aspect, size)
+
+        report(RenderProgress("moderate"))
+        moderation = self._client.moderation.check_script(script)
+        if moderation.decision == "block":
+            first = moderation.findings[0] if moderation.findings else None
+            why = f": {first.category} in {first.where} ({first.span!r})" if first else ""
+            raise PolicyRefusedError(f"policy {moderation.policy!r} blocked this lesson{why}", moderation)
+
+        video_engine = self._client.engine(engine)
+        shot_count = len(script.shots)
+        with tempfile.TemporaryDirectory(prefix="edusdk-render-") as work:
+            clips = []
+            for i, shot in enumerate(script.shots):
+                request = ShotRequest(
+                    shot_id=shot.id,
+                    mode=shot.mode,
+                    prompt=shot.prompt,
+                    negative_prompt=shot.negative_prompt,
+                    width=width,
+                    height=height,
+                    fps=fps,
+                    num_frames=max(1, round(shot.duration_s * fps)),
+                    seed=shot.seed,
+                    on_screen=shot.on_screen,
+                    image=shot.on_screen.image if shot.mode == "image" else None,
+                )
+
+                def shot_progress(fraction: float, i: int = i) -> None:
+                    report(RenderProgress("generate", i, shot_count, fraction))
+
+                clips.append(
+                    video_engine.generate(
+                        request, output=Path(work) / f"{i:03d}-{shot.id}.mp4", on_progress=shot_progress
+                    )
+                )
+            report(RenderProgress("compose", shot_count, shot_count, 0.0))
+            composed = compose_render(script, clips, output=output, width=width, height=height, fps=fps)
+
+        lesson_id = lesson_id_for(script, width=width, height=height, fps=fps, engine=video_engine.name)
+        manifest = Manifest(
+            lesson_id=lesson_id,
+            title=script.title,
+            outline_hash=script.outline_hash,
+            video=composed.info,
+            captions=composed.captions,
+            timeline=composed.timeline,
+            engine={
+                "name": video_engine.name,
+                "model": clips[0].model,
+                "seeds": {clip.shot_id: clip.seed for clip in clips},
+                "clips": [{"shot_id": c.shot_id, **c.metadata} for c in clips if c.metadata],
+            },
+            moderation=moderation,
+            provenance={"status": "unsigned", "ai_generated": True, "generator": f"edusdk {__version__}"},
+            tools={"edusdk": __version__, "ffmpeg": ffmpeg_version(), "python": platform.python_version()},
+            script=script,
+        )
+        manifest_path = output.with_suffix(".json")
+        try:
+            write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
+        except BaseException:
+            composed.video.unlink(missing_ok=True)
+            composed.captions.unlink(missing_ok=True)
+            raise
+
+        report(RenderProgress("register", shot_count, shot_count, 1.0))
+        self._client.analytics.register_lesson(manifest, manifest_path=manifest_path)
+        report(RenderProgress("done", shot_count, shot_count, 1.0))
+        return Lesson(
+            lesson_id=lesson_id,
+            video=composed.video,
+            manifest=manifest_path,
+            captions=composed.captions,
+            duration_s=composed.info.duration_s,
+            timeline=composed.timeline,
+            moderation=moderation,
+            script=script,
+        )
+
+    @staticmethod
+    def _frame_size(script: Script, aspect: AspectRatio | None, size: str | tuple[int, int] | None) -> tuple[int, int]:
+        if size is not None:
+            return parse_size(size if isinstance(size, str) else f"{size[0]}x{size[1]}")
+        return DEFAULT_SIZES[aspect or script.aspect]
+
+
+def lesson_id_for(script: Script, *, width: int, height: int, fps: int, engine: str) -> str:
+    """A stable id: the same script rendered the same way is the same lesson (re-renders replace it)."""
+    blob = json.dumps(
+        {"script": script.model_dump(mode="json"), "size": [width, height], "fps": fps, "engine": engine},
+        sort_keys=True,
+    )
+    return "les_" + hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,328 @@
+"""The `edusdk` command line: noun-verb commands, one output sink, errors formatted in one place.
+
+Exit codes: 0 success · 1 refused by policy or failed · 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from edusdk._client import EduClient
+from edusdk._errors import BadInputError, EduSDKError, PolicyRefusedError
+from edusdk._lessons import RenderProgress
+from edusdk._version import __version__
+from edusdk.models.lesson import Lesson
+from edusdk.models.moderation import ModerationReport
+from edusdk.models.outline import Outline
+from edusdk.models.script import Script
+
+ASPECTS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9")
+
+
+class Output:
+    """The one output sink: human text (rich) on stdout, or one JSON document with --json."""
+
+    def __init__(self, *, as_json: bool = False, quiet: bool = False) -> None:
+        self.as_json = as_json
+        self.quiet = quiet
+        self.console = Console()
+        self.errors = Console(stderr=True)
+
+    def result(self, data: Any, human: Callable[[], None]) -> None:
+        """Print a command's result: `data` as JSON, or call `human` to print it for people."""
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+        elif not self.quiet:
+            human()
+
+    @contextmanager
+    def render_progress(self) -> Iterator[Callable[[RenderProgress], None]]:
+        """A progress bar over a render's shots (silent with --json or --quiet or when not a terminal)."""
+        if self.as_json or self.quiet:
+            yield lambda _p: None
+            return
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(), console=self.errors, transient=True,
+        ) as bar:  # fmt: skip
+            task = bar.add_task("expanding script", total=1.0)
+
+            def update(p: RenderProgress) -> None:
+                if p.stage == "generate":
+                    done = (p.shot_index + p.fraction) / max(p.shot_count, 1) * 0.8
+                    bar.update(task, completed=done, description=f"shot {p.shot_index + 1}/{p.shot_count}")
+                elif p.stage == "compose":
+                    bar.update(task, completed=0.8, description="composing")
+                elif p.stage in ("register", "done"):
+                    bar.update(task, completed=1.0, description="registering")
+                else:
+                    bar.update(task, description=p.stage)
+
+            yield update
+
+
+def _fail(out: Output, exc: EduSDKError) -> NoReturn:
+    if isinstance(exc, PolicyRefusedError) and out.as_json:
+        click.echo(json.dumps({"error": exc.message, "moderation": exc.report.model_dump(mode="json")}, indent=2))
+    else:
+        # plain click.echo: rich would wrap long paths and read "[0]" in field paths as markup
+        click.echo(f"{click.style('error:', fg='red', bold=True)} {exc.message}", err=True)
+        if isinstance(exc, PolicyRefusedError):
+            _print_findings(exc.report)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+    if os.environ.get("EDUSDK_DEBUG"):
+        traceback.print_exc()
+    sys.exit(exc.exit_code)
+
+
+def _print_findings(report: ModerationReport) -> None:
+    for f in report.findings:
+        suggestion = f" — try: {f.suggestion}" if f.suggestion else ""
+        click.echo(f"  {f.action}: {f.category} in {f.where or 'text'}: {f.span!r}{suggestion}", err=True)
+
+
+def _load_source(path: str) -> Outline | Script:
+    """An outline, or a saved script (a YAML document with `shots:`), by its content."""
+    file = Path(path)
+    if file.suffix.lower() in (".yaml", ".yml") and file.is_file():
+        try:
+            head = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError):
+            head = None  # Outline.from_file reports it with its line number
+        if isinstance(head, dict) and "shots" in head:
+            return Script.from_file(file)
+    return Outline.from_file(file)
+
+
+def _lesson_json(lesson: Lesson) -> dict[str, Any]:
+    return {
+        "lesson_id": lesson.lesson_id,
+        "video": str(lesson.video),
+        "manifest": str(lesson.manifest),
+        "captions": str(lesson.captions),
+        "duration_s": round(lesson.duration_s, 3),
+        "shots": len(lesson.timeline),
+        "publishable": lesson.publishable,
+        "moderation": {
+            "decision": lesson.moderation.decision,
+            "policy": lesson.moderation.policy,
+            "findings": [f.model_dump(mode="json") for f in lesson.moderation.findings],
+        },
+    }
+
+
+class _Group(click.Group):
+    """Formats every EduSDKError in one place (one line, a hint; EDUSDK_DEBUG=1 adds the traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EduSDKError as exc:
+            _fail(ctx.find_object(Output) or Output(), exc)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edusdk")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """edusdk: lesson outlines → moderated lesson videos, and analytics on how students watch them.
+
+    \b
+    Example:
+      edusdk render examples/outlines/photosynthesis.yaml -o out/lesson.mp4
+    Set EDUSDK_DEBUG=1 for tracebacks; EDUSDK_DB for the analytics database.
+    """
+    ctx.obj = Output()
+
+
+def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object (machine output).")(f)
+
+
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default="out/lesson.mp4", show_default=True, type=click.Path(dir_okay=False),
+              help="Where to write the .mp4 (lesson.json and .vtt go beside it).")  # fmt: skip
+@click.option("--aspect", type=click.Choice(ASPECTS), help="Aspect ratio (default: the outline's).")
+@click.option("--size", help="Exact frame size WxH, e.g. 1280x720 (overrides --aspect).")
+@click.option("--fps", default=30, show_default=True, type=click.IntRange(1, 120))
+@click.option("--engine", default="storyboard", show_default=True, help="Engine name.")
+@click.option("--policy", default="k12", show_default=True, help="Moderation policy pack.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@_json_option
+@click.pass_context
+def render(
+    ctx: click.Context, source: str, output: str, aspect: str | None, size: str | None, fps: int,
+    engine: str, policy: str, quiet: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Render an outline (or a saved script) into a lesson video.
+
+    \b
+    Example:
+      edusdk render examples/outlines/photosynthesis.yaml -o out/lesson.mp4 --aspect 9:16 --json
+    """
+    out = ctx.ensure_object(Output)
+    out.as_json, out.quiet = as_json, quiet
+    lesson = _render(out, source, output=output, aspect=aspect, size=size, fps=fps, engine=engine, policy=policy)
+
+    def human() -> None:
+        out.console.print(f"[green]✓[/] {lesson.video}  ({lesson.duration_s:.1f} s, {len(lesson.timeline)} shots)")
+        out.console.print(f"  manifest {lesson.manifest}\n  captions {lesson.captions}")
+        out.console.print(f"  moderation: {lesson.moderation.decision} (policy {lesson.moderation.policy})")
+        if not lesson.publishable:
+            _print_findings(lesson.moderation)
+
+    out.result(_lesson_json(lesson), human)
+
+
+def _render(out: Output, source: str, **options: Any) -> Lesson:
+    loaded = _load_source(source)
+    client = EduClient(policy=options.pop("policy"), engine=options["engine"])
+    with client, out.render_progress() as progress:
+        return client.lessons.render(loaded, on_progress=progress, **options)
+
+
+@main.command()
+@click.argument("outline", type=click.Path(dir_okay=False))
+@click.option("--template", help="Template name (default: the outline's).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Save the script to this YAML file.")
+@_json_option
+@click.pass_context
+def script(ctx: click.Context, outline: str, template: str | None, output: str | None, as_json: bool) -> None:
+    """Expand an outline into its script (YAML; edit it and `edusdk render` it as is).
+
+    \b
+    Example:
+      edusdk script examples/outlines/pythagoras.yaml -o pythagoras.script.yaml
+    """
+    out = ctx.ensure_object(Output)
+    out.as_json = as_json
+    expanded = EduClient().scripts.expand(Outline.from_file(outline), template=template)
+    if output:
+        from edusdk._fs import write_text_atomic
+
+        write_text_atomic(output, expanded.to_yaml())
+    out.result(expanded.model_dump(mode="json"), lambda: click.echo(expanded.to_yaml(), nl=False))
+
+
+@main.command()
+@click.argument("source", required=False, type=click.Path(dir_okay=False))
+@click.option("--text", help="Check this text instead of a file.")
+@click.option("--policy", default="k12", show_default=True, help="Moderation policy pack.")
+@_json_option
+@click.pass_context
+def moderate(ctx: click.Context, source: str | None, text: str | None, policy: str, as_json: bool) -> None:
+    """Check text or an outline/script against a policy; exit 0 allow, 1 review or block.
+
+    \b
+    Examples:
+      edusdk moderate --text "Draw Pikachu explaining fractions" --json
+      edusdk moderate examples/outlines/photosynthesis.yaml
+    """
+    out = ctx.ensure_object(Output)
+    out.as_json = as_json
+    if (source is None) == (text is None):
+        raise BadInputError("give either a file or --text")
+    client = EduClient(policy=policy)
+    if text is not None:
+        report = client.moderation.check_text(text, where="text")
+    else:
+        assert source is not None
+        loaded = _load_source(source)
+        report = client.moderation.check_script(loaded if isinstance(loaded, Script) else client.scripts.expand(loaded))
+
+    def human() -> None:
+        out.console.print(f"{report.decision} (policy {report.policy} v{report.policy_version})")
+        _print_findings(report)
+
+    out.result(report.model_dump(mode="json"), human)
+    sys.exit(0 if report.decision == "allow" else 1)
+
+
+@main.group()
+def analytics() -> None:
+    """Query the analytics store (EDUSDK_DB, default ./edusdk.db).
+
+    \b
+    Example:
+      edusdk analytics lessons --json
+    """
+
+
+@analytics.command("lessons")
+@_json_option
+@click.pass_context
+def analytics_lessons(ctx: click.Context, as_json: bool) -> None:
+    """List the rendered lessons the store knows, newest first.
+
+    \b
+    Example:
+      EDUSDK_DB=out/edusdk.db edusdk analytics lessons
+    """
+    out = ctx.ensure_object(Output)
+    out.as_json = as_json
+    with EduClient() as client:
+        lessons = client.analytics.list_lessons()
+
+    def human() -> None:
+        table = Table("title", "duration", "shots", "moderation", "created")
+        table.add_column("lesson_id", no_wrap=True, min_width=20)  # ids are copied from here: never truncate
+        for lesson in lessons:
+            table.add_row(lesson.title, f"{lesson.duration_s:.1f} s", str(lesson.shots), lesson.moderation,
+                          f"{lesson.created_at:%Y-%m-%d %H:%M}", lesson.lesson_id)  # fmt: skip
+        out.console.print(table)
+
+    out.result([lesson.model_dump(mode="json") for lesson in lessons], human)
+
+
+@main.command()
+@click.option("--outline", default="examples/outlines/photosynthesis.yaml", show_default=True,
+              type=click.Path(dir_okay=False))  # fmt: skip
+@click.option("-o", "--output", default="out/demo/lesson.mp4", show_default=True, type=click.Path(dir_okay=False))
+@_json_option
+@click.pass_context
+def demo(ctx: click.Context, outline: str, output: str, as_json: bool) -> None:
+    """Render the example lesson end to end: script, moderation, storyboard engine, compose, analytics.
+
+    \b
+    Example:
+      edusdk demo -o out/demo/lesson.mp4
+    """
+    out = ctx.ensure_object(Output)
+    out.as_json = as_json
+    lesson = _render(out, outline, output=output, engine="storyboard", policy="k12")
+    with EduClient() as client:
+        segments = client.analytics.shot_segments(lesson.lesson_id)
+    data = {**_lesson_json(lesson), "registered_segments": len(segments)}
+
+    def human() -> None:
+        out.console.print(f"[bold]{lesson.script.title}[/] — {lesson.duration_s:.1f} s, {len(lesson.timeline)} shots")
+        table = Table("shot", "start", "end", "transition", "on screen")
+        for entry, shot in zip(lesson.timeline, lesson.script.shots, strict=True):
+            table.add_row(entry.shot_id, f"{entry.start_s:.2f}", f"{entry.end_s:.2f}", entry.transition_out,
+                          shot.on_screen.title)  # fmt: skip
+        out.console.print(table)
+        out.console.print(f"moderation: {lesson.moderation.decision} · analytics: {len(segments)} shot segments "
+                          f"registered for {lesson.lesson_id}")  # fmt: skip
+        out.console.print(f"[green]video:[/] {lesson.video}\n[green]manifest:[/] {lesson.manifest}\n"
+                          f"[green]captions:[/] {lesson.captions}")  # fmt: skip
+
+    out.result(data, human)
+
+
+if __name__ == "__main__":
+    main()
