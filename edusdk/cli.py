@@ -9,69 +9,22 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 import yaml
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from edusdk._cli_output import Output, json_option, print_findings
 from edusdk._client import EduClient
 from edusdk._errors import BadInputError, EduSDKError, PolicyRefusedError
-from edusdk._lessons import RenderProgress
 from edusdk._version import __version__
 from edusdk.models.lesson import Lesson
-from edusdk.models.moderation import ModerationReport
 from edusdk.models.outline import Outline
 from edusdk.models.script import Script
 
 ASPECTS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9")
-
-
-class Output:
-    """The one output sink: human text (rich) on stdout, or one JSON document with --json."""
-
-    def __init__(self, *, as_json: bool = False, quiet: bool = False) -> None:
-        self.as_json = as_json
-        self.quiet = quiet
-        self.console = Console()
-        self.errors = Console(stderr=True)
-
-    def result(self, data: Any, human: Callable[[], None]) -> None:
-        """Print a command's result: `data` as JSON, or call `human` to print it for people."""
-        if self.as_json:
-            click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
-        elif not self.quiet:
-            human()
-
-    @contextmanager
-    def render_progress(self) -> Iterator[Callable[[RenderProgress], None]]:
-        """A progress bar over a render's shots (silent with --json or --quiet or when not a terminal)."""
-        if self.as_json or self.quiet:
-            yield lambda _p: None
-            return
-        with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(), console=self.errors, transient=True,
-        ) as bar:  # fmt: skip
-            task = bar.add_task("expanding script", total=1.0)
-
-            def update(p: RenderProgress) -> None:
-                if p.stage == "generate":
-                    done = (p.shot_index + p.fraction) / max(p.shot_count, 1) * 0.8
-                    bar.update(task, completed=done, description=f"shot {p.shot_index + 1}/{p.shot_count}")
-                elif p.stage == "compose":
-                    bar.update(task, completed=0.8, description="composing")
-                elif p.stage in ("register", "done"):
-                    bar.update(task, completed=1.0, description="registering")
-                else:
-                    bar.update(task, description=p.stage)
-
-            yield update
 
 
 def _fail(out: Output, exc: EduSDKError) -> NoReturn:
@@ -81,18 +34,12 @@ def _fail(out: Output, exc: EduSDKError) -> NoReturn:
         # plain click.echo: rich would wrap long paths and read "[0]" in field paths as markup
         click.echo(f"{click.style('error:', fg='red', bold=True)} {exc.message}", err=True)
         if isinstance(exc, PolicyRefusedError):
-            _print_findings(exc.report)
+            print_findings(exc.report)
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
     if os.environ.get("EDUSDK_DEBUG"):
         traceback.print_exc()
     sys.exit(exc.exit_code)
-
-
-def _print_findings(report: ModerationReport) -> None:
-    for f in report.findings:
-        suggestion = f" — try: {f.suggestion}" if f.suggestion else ""
-        click.echo(f"  {f.action}: {f.category} in {f.where or 'text'}: {f.span!r}{suggestion}", err=True)
 
 
 def _load_source(path: str) -> Outline | Script:
@@ -149,10 +96,6 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Output()
 
 
-def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object (machine output).")(f)
-
-
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default="out/lesson.mp4", show_default=True, type=click.Path(dir_okay=False),
@@ -160,14 +103,18 @@ def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--aspect", type=click.Choice(ASPECTS), help="Aspect ratio (default: the outline's).")
 @click.option("--size", help="Exact frame size WxH, e.g. 1280x720 (overrides --aspect).")
 @click.option("--fps", default=30, show_default=True, type=click.IntRange(1, 120))
-@click.option("--engine", default="storyboard", show_default=True, help="Engine name.")
+@click.option("--engine", default="storyboard", show_default=True, help="Engine name: storyboard, diffusers, remote.")
+@click.option("--model", help="Model: a local diffusers directory (diffusers) or a model name (remote).")
+@click.option("--base-url", help="Remote engine base URL, e.g. http://127.0.0.1:8700/v1.")
+@click.option("--api-key", envvar="EDUSDK_API_KEY", help="Remote engine API key (or EDUSDK_API_KEY).")
 @click.option("--policy", default="k12", show_default=True, help="Moderation policy pack.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-@_json_option
+@json_option
 @click.pass_context
 def render(
     ctx: click.Context, source: str, output: str, aspect: str | None, size: str | None, fps: int,
-    engine: str, policy: str, quiet: bool, as_json: bool,
+    engine: str, model: str | None, base_url: str | None, api_key: str | None, policy: str, quiet: bool,
+    as_json: bool,
 ) -> None:  # fmt: skip
     """Render an outline (or a saved script) into a lesson video.
 
@@ -177,21 +124,24 @@ def render(
     """
     out = ctx.ensure_object(Output)
     out.as_json, out.quiet = as_json, quiet
-    lesson = _render(out, source, output=output, aspect=aspect, size=size, fps=fps, engine=engine, policy=policy)
+    engine_options = {"model": model, "base_url": base_url, "api_key": api_key}
+    lesson = _render(out, source, output=output, aspect=aspect, size=size, fps=fps, engine=engine, policy=policy,
+                     engine_options={k: v for k, v in engine_options.items() if v is not None})  # fmt: skip
 
     def human() -> None:
         out.console.print(f"[green]✓[/] {lesson.video}  ({lesson.duration_s:.1f} s, {len(lesson.timeline)} shots)")
         out.console.print(f"  manifest {lesson.manifest}\n  captions {lesson.captions}")
         out.console.print(f"  moderation: {lesson.moderation.decision} (policy {lesson.moderation.policy})")
         if not lesson.publishable:
-            _print_findings(lesson.moderation)
+            print_findings(lesson.moderation)
 
     out.result(_lesson_json(lesson), human)
 
 
 def _render(out: Output, source: str, **options: Any) -> Lesson:
     loaded = _load_source(source)
-    client = EduClient(policy=options.pop("policy"), engine=options["engine"])
+    client = EduClient(policy=options.pop("policy"), engine=options["engine"],
+                       engine_options=options.pop("engine_options", None))  # fmt: skip
     with client, out.render_progress() as progress:
         return client.lessons.render(loaded, on_progress=progress, **options)
 
@@ -200,7 +150,7 @@ def _render(out: Output, source: str, **options: Any) -> Lesson:
 @click.argument("outline", type=click.Path(dir_okay=False))
 @click.option("--template", help="Template name (default: the outline's).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Save the script to this YAML file.")
-@_json_option
+@json_option
 @click.pass_context
 def script(ctx: click.Context, outline: str, template: str | None, output: str | None, as_json: bool) -> None:
     """Expand an outline into its script (YAML; edit it and `edusdk render` it as is).
@@ -223,7 +173,7 @@ def script(ctx: click.Context, outline: str, template: str | None, output: str |
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--text", help="Check this text instead of a file.")
 @click.option("--policy", default="k12", show_default=True, help="Moderation policy pack.")
-@_json_option
+@json_option
 @click.pass_context
 def moderate(ctx: click.Context, source: str | None, text: str | None, policy: str, as_json: bool) -> None:
     """Check text or an outline/script against a policy; exit 0 allow, 1 review or block.
@@ -247,10 +197,20 @@ def moderate(ctx: click.Context, source: str | None, text: str | None, policy: s
 
     def human() -> None:
         out.console.print(f"{report.decision} (policy {report.policy} v{report.policy_version})")
-        _print_findings(report)
+        print_findings(report)
 
     out.result(report.model_dump(mode="json"), human)
     sys.exit(0 if report.decision == "allow" else 1)
+
+
+@main.group()
+def engine() -> None:
+    """Video engines: serve one over HTTP, make tiny test models.
+
+    \b
+    Example:
+      edusdk engine serve --engine storyboard --port 8700
+    """
 
 
 @main.group()
@@ -264,7 +224,7 @@ def analytics() -> None:
 
 
 @analytics.command("lessons")
-@_json_option
+@json_option
 @click.pass_context
 def analytics_lessons(ctx: click.Context, as_json: bool) -> None:
     """List the rendered lessons the store knows, newest first.
@@ -293,7 +253,7 @@ def analytics_lessons(ctx: click.Context, as_json: bool) -> None:
 @click.option("--outline", default="examples/outlines/photosynthesis.yaml", show_default=True,
               type=click.Path(dir_okay=False))  # fmt: skip
 @click.option("-o", "--output", default="out/demo/lesson.mp4", show_default=True, type=click.Path(dir_okay=False))
-@_json_option
+@json_option
 @click.pass_context
 def demo(ctx: click.Context, outline: str, output: str, as_json: bool) -> None:
     """Render the example lesson end to end: script, moderation, storyboard engine, compose, analytics.
