@@ -267,8 +267,8 @@ def _formula_layer(formula: str, box: Box, px: int, palette: Palette) -> tuple[L
 def _body_layers(points: list[str], formulas: list[str], box: Box, unit: float, palette: Palette,
                  shot_id: str) -> tuple[list[Layer], int, int]:  # fmt: skip
     """Lay points then formulas top-down in `box`; returns the layers that fit, the gap and how many did not."""
-    px_point = max(MIN_FONT_PX, round(0.048 * unit))
-    px_formula = max(MIN_FONT_PX + 1, round(0.06 * unit))
+    px_point = max(MIN_FONT_PX, round(0.064 * unit))
+    px_formula = max(MIN_FONT_PX + 1, round(0.085 * unit))
     gap = max(1, round(px_point * 0.6))
     layers: list[Layer] = []
     y, dropped = box.y, 0
@@ -367,7 +367,7 @@ def build_card(request: ShotRequest) -> Card:
     inner_w = max(1, width - 2 * margin)
     if title:
         title_card = not has_body and image_path is None
-        tf = font(max(MIN_FONT_PX + 1, round((0.1 if title_card else 0.075) * unit)), bold=True)
+        tf = font(max(MIN_FONT_PX + 1, round((0.12 if title_card else 0.092) * unit)), bold=True)
         lines = ellipsize(wrap(title, tf, inner_w), 3 if height > 1.2 * width else 2, tf, inner_w)
         block = len(lines) * _line_height(int(tf.size))
         if title_card:
