@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from edusdk._errors import OutlineError
 
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"]
+AudienceBand = Literal["early-primary", "upper-primary", "middle-school", "high-school", "adult"]
 _AUDIENCE_RE = re.compile(r"^(?:grade (?P<grade>[0-9]|1[0-2])|(?P<other>kindergarten|adult|higher-ed))$")
 
 
@@ -38,6 +39,9 @@ class Section(BaseModel):
     image: Path | None = Field(default=None, description="reference image, relative to the outline file")
     visual_hints: list[str] = Field(default_factory=list, max_length=8)
     transition: str | None = Field(default=None, description="transition into the next section, e.g. 'fade' or 'cut'")
+    narration_by_band: dict[AudienceBand, str] = Field(
+        default_factory=dict, description="narration written for an audience band; used instead of `narration`"
+    )
     duration_s: float | None = Field(default=None, gt=0, le=120, description="override the narration-derived length")
 
     @field_validator("image")
@@ -50,6 +54,53 @@ class Section(BaseModel):
         if not path.is_file():
             raise ValueError(f"image file not found: {path}")
         return path.resolve()
+
+
+VariableValue = str | int | float
+_VARIABLE_NAME = r"^[a-z_][a-z0-9_]*$"
+
+
+class VariantMatrix(BaseModel):
+    """Variables with candidate values: the outline stands for every combination (see edusdk.script.matrix).
+
+    Example (YAML):
+        variants:
+          variables: {protagonist: [Mia, Omar], setting: [a park, a kitchen]}
+          exclude: [{protagonist: Omar, setting: a kitchen}]   # drop combinations matching all these values
+          sample: 2                                             # keep 2 of the rest, chosen with `seed`
+          seed: 7
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    variables: dict[str, list[VariableValue]] = Field(min_length=1, max_length=12)
+    exclude: list[dict[str, VariableValue]] = Field(default_factory=list, max_length=1000)
+    sample: int | None = Field(default=None, ge=1, description="keep this many combinations, chosen with `seed`")
+    seed: int = Field(default=0, ge=0)
+
+    @field_validator("variables")
+    @classmethod
+    def _names_and_values(cls, value: dict[str, list[VariableValue]]) -> dict[str, list[VariableValue]]:
+        for name, candidates in value.items():
+            if not re.match(_VARIABLE_NAME, name):
+                raise ValueError(f"variable name {name!r} must match {_VARIABLE_NAME} (lower case, digits, _)")
+            if not candidates:
+                raise ValueError(f"variable {name!r} needs at least one value")
+            if len(set(map(str, candidates))) != len(candidates):
+                raise ValueError(f"variable {name!r} lists a value twice")
+        return value
+
+    @model_validator(mode="after")
+    def _excludes_name_known_values(self) -> VariantMatrix:
+        for i, rule in enumerate(self.exclude):
+            if not rule:
+                raise ValueError(f"exclude[{i}] is empty (it would exclude every combination)")
+            for name, val in rule.items():
+                if name not in self.variables:
+                    raise ValueError(f"exclude[{i}].{name}: not a declared variable")
+                if val not in self.variables[name]:
+                    raise ValueError(f"exclude[{i}].{name}: {val!r} is not one of its values")
+        return self
 
 
 class Outline(BaseModel):
@@ -77,6 +128,9 @@ class Outline(BaseModel):
     sections: list[Section] = Field(min_length=1, max_length=40)
     variables: dict[str, str | int | float] = Field(
         default_factory=dict, description="values this lesson was made with (a batch variant), carried into shots"
+    )
+    variants: VariantMatrix | None = Field(
+        default=None, description="variables with candidate values; see edusdk.script.matrix"
     )
 
     @field_validator("audience")

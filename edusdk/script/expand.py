@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edusdk._errors import OutlineError, ScriptTemplateError
-from edusdk.models.outline import Outline, Section, validation_problems
+from edusdk.models.outline import AspectRatio, Outline, Section, validation_problems
 from edusdk.models.script import (
     TRANSITION_NAMES,
     Camera,
@@ -30,7 +30,8 @@ from edusdk.models.script import (
     ShotMode,
     Transition,
 )
-from edusdk.script import timing
+from edusdk.script import readability, timing
+from edusdk.script.matrix import apply_variables
 from edusdk.script.templates import load_styles, render_template, resolve_style
 
 
@@ -56,6 +57,8 @@ class RenderedScript(BaseModel):
 
     bible: str = Field(min_length=1)
     shots: list[RenderedShot] = Field(min_length=1)
+    aspect: AspectRatio | None = Field(default=None, description="the template's own aspect (e.g. a 9:16 format)")
+    max_duration_s: float | None = Field(default=None, gt=0, description="the template's limit on the lesson length")
 
 
 def expand(outline: Outline, *, template: str | None = None, templates_dir: Path | None = None) -> Script:
@@ -70,17 +73,19 @@ def expand(outline: Outline, *, template: str | None = None, templates_dir: Path
         >>> script.shots[0].id, script.shots[0].camera.describe()
         ('s01', 'wide shot, slow pan right')
     """
+    outline = apply_variables(outline)  # `${name}` placeholders; a matrix outline expands as its first variant
     name = template or outline.template
     _check_transitions(outline)
     styles = load_styles(templates_dir)
     style = resolve_style(outline.style, styles)
     wpm = timing.words_per_minute(outline.grade)
+    max_s = timing.max_shot_seconds(outline.grade)
     context = _context(outline, style_fields=style.model_dump(), wpm=wpm, template=name)
     text, path = render_template(name, context, templates_dir=templates_dir)
     rendered = _parse_rendered(text, path)
     _check_rendered(rendered, outline, path)
 
-    durations = _durations(rendered.shots, outline, wpm)
+    durations = _durations(rendered.shots, outline, wpm, max_s)
     ids = _shot_ids(rendered.shots)
     outline_hash = outline.content_hash()
     shots: list[Shot] = []
@@ -101,14 +106,15 @@ def expand(outline: Outline, *, template: str | None = None, templates_dir: Path
                 variables=dict(outline.variables),
             )
         )
-    _fit_transitions(shots)
+    fit_transitions(shots)
+    _check_length(shots, rendered, outline, path, wpm)
     try:
         return Script(
             title=outline.title,
             subject=outline.subject,
             audience=outline.audience,
             language=outline.language,
-            aspect=outline.aspect,
+            aspect=rendered.aspect or outline.aspect,
             style=outline.style,
             template=name,
             outline_hash=outline_hash,
@@ -173,15 +179,19 @@ def _check_transitions(outline: Outline) -> None:
         raise OutlineError(f"outline {outline.title!r}", problems)
 
 
-def _section_context(index: int, section: Section, wpm: int) -> dict[str, Any]:
+def _section_context(index: int, section: Section, *, wpm: int, grade: int | None, language: str) -> dict[str, Any]:
+    # the narration adapted to the audience: authored per band, else (English only) mechanically simplified
+    narration = readability.adapt_narration(
+        section.narration, grade, section.narration_by_band, simplify_text=language.split("-")[0] == "en"
+    )
     return {
         "index": index,
         "number": index + 1,
         "title": section.title,
         "key_points": list(section.key_points),
-        "narration": section.narration,
-        "sentences": timing.split_sentences(section.narration),
-        "parts": timing.fit_narration(section.narration, wpm),
+        "narration": narration,
+        "sentences": timing.split_sentences(narration),
+        "parts": timing.fit_narration(narration, wpm, max_s=timing.max_shot_seconds(grade)),
         "formulas": list(section.formulas),
         "image": str(section.image) if section.image is not None else None,
         "visual_hints": list(section.visual_hints),
@@ -209,22 +219,31 @@ def _context(outline: Outline, *, style_fields: dict[str, Any], wpm: int, templa
             "grade": outline.grade,
             "band": timing.audience_band(outline.grade),
             "wpm": wpm,
+            "max_shot_s": timing.max_shot_seconds(outline.grade),
         },
         "style": style_fields,
         "cast": [{"name": c.name, "look": c.look} for c in outline.cast],
         "variables": dict(outline.variables),
-        "sections": [_section_context(i, s, wpm) for i, s in enumerate(outline.sections)],
+        "vars": dict(outline.variables),  # the short name templates use: {{ vars.protagonist }}
+        "sections": [
+            _section_context(i, s, wpm=wpm, grade=outline.grade, language=outline.language)
+            for i, s in enumerate(outline.sections)
+        ],
         "timing": {
             "min_s": timing.MIN_SHOT_S,
-            "max_s": timing.MAX_SHOT_S,
+            "max_s": timing.max_shot_seconds(outline.grade),
             "transition_s": timing.DEFAULT_TRANSITION_S,
         },
     }
 
 
+# libyaml's safe loader when PyYAML was built with it (about 10x faster on rendered scripts), else pure Python
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _parse_rendered(text: str, path: Path) -> RenderedScript:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = ""
@@ -266,11 +285,25 @@ def _check_rendered(rendered: RenderedScript, outline: Outline, path: Path) -> N
             )
 
 
-def _durations(shots: list[RenderedShot], outline: Outline, wpm: int) -> list[float]:
+def _check_length(shots: list[Shot], rendered: RenderedScript, outline: Outline, path: Path, wpm: int) -> None:
+    limit = rendered.max_duration_s
+    total = sum(s.duration_s for s in shots) - sum(s.transition.duration_s for s in shots[:-1])
+    if limit is not None and total > limit + 1e-6:
+        raise ScriptTemplateError(
+            f'template "{path}" allows at most {limit:g} s; outline {outline.title!r} needs {total:.1f} s '
+            f"at the {outline.audience} pace ({wpm} words per minute)",
+            hint="shorten the narration (or the sections' duration_s), or use another template",
+        )
+
+
+def _durations(shots: list[RenderedShot], outline: Outline, wpm: int, max_s: float) -> list[float]:
     """Narration-derived lengths; a section's `duration_s` is shared among its shots in proportion."""
     durations = [
         timing.shot_duration(
-            s.narration, wpm, on_screen_words=timing.word_count(" ".join([s.on_screen.title, *s.on_screen.points]))
+            s.narration,
+            wpm,
+            on_screen_words=timing.word_count(" ".join([s.on_screen.title, *s.on_screen.points])),
+            max_s=max_s,
         )
         for s in shots
     ]
@@ -300,7 +333,7 @@ def _shot_ids(shots: list[RenderedShot]) -> list[str]:
     return ids
 
 
-def _fit_transitions(shots: list[Shot]) -> None:
+def fit_transitions(shots: list[Shot]) -> None:
     """Shorten a transition that would not fit inside both shots it joins (only very short shots, from a
     section's `duration_s`, need it); one that cannot fit at all becomes a cut."""
     for a, b in itertools.pairwise(shots):

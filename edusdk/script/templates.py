@@ -9,6 +9,7 @@ Besides the context, a template can call these pure helpers:
     pick_camera(cycle, n, prev=, hint=)        -> the next camera, never equal to `prev`
     fit_narration(text, wpm)                   -> narration split into parts that fit one shot each
     spread(items, groups)                      -> items dealt in order into `groups` groups
+    require(condition, message)                -> fails the expansion with `message` when false
 """
 
 from __future__ import annotations
@@ -91,11 +92,15 @@ def load_styles(templates_dir: Path | None = None) -> dict[str, StylePreset]:
     """The style presets: every `_styles.yaml` on the search path, earlier directories overriding
     presets of the same name. A preset's negative prompt is the file's `common_negative_prompt`
     followed by its own."""
+    files = tuple(d / STYLES_FILE for d in search_path(templates_dir) if (d / STYLES_FILE).is_file())
+    # parsed once per set of files and their modification times: an operator's edit is seen at once
+    return dict(_read_styles(files, tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in files)))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_styles(files: tuple[Path, ...], _stamps: tuple[tuple[int, int], ...]) -> dict[str, StylePreset]:
     styles: dict[str, StylePreset] = {}
-    for directory in reversed(search_path(templates_dir)):
-        path = directory / STYLES_FILE
-        if not path.is_file():
-            continue
+    for path in reversed(files):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
@@ -184,6 +189,18 @@ def pick_camera(
     raise AssertionError("unreachable: the rotation holds two different cameras")
 
 
+def require(condition: object, message: str) -> str:
+    """Fail the expansion with `message` (located at the template line) unless `condition` holds; renders
+    as nothing. For what a template needs from its outline, e.g. two cast members for a dialogue."""
+    if not condition:
+        raise TemplateRequirementError(message)
+    return ""
+
+
+class TemplateRequirementError(ValueError):
+    """A template's `require(...)` failed: the outline does not give what the template needs."""
+
+
 # --- internals ----------------------------------------------------------------------------------
 
 
@@ -201,8 +218,9 @@ def _environment(dirs: tuple[Path, ...]) -> SandboxedEnvironment:
     # `tojson` of an undefined value must fail as undefined (naming it), not as "not JSON serializable".
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": _json_default}
     env.globals.update(
-        describe_camera=describe_camera, pick_camera=pick_camera, fit_narration=fit_narration, spread=spread
-    )
+        describe_camera=describe_camera, pick_camera=pick_camera, fit_narration=fit_narration, spread=spread,
+        require=require,
+    )  # fmt: skip
     return env
 
 
@@ -254,6 +272,8 @@ def _template_error(exc: Exception) -> ScriptTemplateError:
         return ScriptTemplateError(f"{where}: {what}: {message}", hint="check the spelling against the context")
     if isinstance(exc, jinja2.TemplateNotFound):
         return ScriptTemplateError(f"{where}: included template {exc.name!r} not found")
+    if isinstance(exc, TemplateRequirementError):
+        return ScriptTemplateError(f"{where}: the outline does not fit this template: {exc}")
     if isinstance(exc, ValidationError):
         detail = "; ".join(f"{p}: {m}" for p, m in validation_problems(exc))
         return ScriptTemplateError(f"{where}: invalid value: {detail}")

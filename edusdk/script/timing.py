@@ -14,13 +14,21 @@ WPM_BY_BAND: dict[str, int] = {
     "high-school": 155,  # grades 9–12
     "adult": 165,  # adult and higher-ed
 }
+# Longest shot by audience band: younger viewers get shorter shots (more frequent visual change).
+MAX_SHOT_S_BY_BAND: dict[str, float] = {
+    "early-primary": 12.0,
+    "upper-primary": 15.0,
+    "middle-school": 18.0,
+    "high-school": 20.0,
+    "adult": 20.0,
+}
 LEAD_IN_S = 0.3  # a breath before the voice starts
 LEAD_OUT_S = 0.5  # and a beat after it ends, so a transition never cuts a word
 MIN_SHOT_S = 3.0
 MAX_SHOT_S = 20.0
 DEFAULT_TRANSITION_S = 0.5
 
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]”’]))\s+(?=[\"'(\[“‘]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]”’»]))\s+(?=[\"'(\[“‘¿¡«]?[A-Z0-9À-ÖØ-Þ])")
 _CLAUSE_END = re.compile(r"(?<=[,;:—])\s+")
 # A "sentence" ending in one of these is an abbreviation, not the end of a sentence.
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "c.", "ca.", "approx.")
@@ -42,6 +50,11 @@ def audience_band(grade: int | None) -> str:
 def words_per_minute(grade: int | None) -> int:
     """Narration speed for a grade level (see `WPM_BY_BAND`)."""
     return WPM_BY_BAND[audience_band(grade)]
+
+
+def max_shot_seconds(grade: int | None) -> float:
+    """The longest shot for a grade level (see `MAX_SHOT_S_BY_BAND`); long narration splits below it."""
+    return MAX_SHOT_S_BY_BAND[audience_band(grade)]
 
 
 def word_count(text: str) -> int:
