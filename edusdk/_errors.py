@@ -8,7 +8,11 @@ EduSDKError
 ├── PolicyRefusedError (exit 1)      moderation blocked the content
 └── EngineError (exit 1)             an engine failed to produce a clip
     ├── UnsupportedModeError         the engine cannot do the requested mode (exit 2: a bad request)
-    └── MediaError                   ffmpeg failed or produced something unexpected
+    ├── MediaError                   ffmpeg failed or produced something unexpected
+    └── RemoteError                  a remote engine call failed (carries `request_id`)
+        ├── RemoteAPIError           an error status or a failed job: `status`, `code`, `message`
+        ├── RemoteConnectionError    unreachable or dropped, after every retry
+        └── RemoteTimeoutError       the overall timeout passed
 """
 
 from __future__ import annotations
@@ -87,3 +91,29 @@ class UnsupportedModeError(EngineError):
 
 class MediaError(EngineError):
     """ffmpeg failed, or its output was not what was asked for."""
+
+
+class RemoteError(EngineError):
+    """A remote engine call failed; `request_id` is the server's `x-request-id` when one was received."""
+
+    def __init__(self, message: str, *, request_id: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message if request_id is None else f"{message} (request id {request_id})", hint=hint)
+        self.request_id = request_id
+
+
+class RemoteAPIError(RemoteError):
+    """The remote engine answered with an error status (or a job that failed): `status`, `code`, `message`."""
+
+    def __init__(self, status: int, code: str | None, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(f"remote engine error {status} ({code or 'no code'}): {message}", request_id=request_id)
+        self.status = status
+        self.code = code
+        self.detail = message
+
+
+class RemoteConnectionError(RemoteError):
+    """The remote engine could not be reached, or dropped the connection, after every retry."""
+
+
+class RemoteTimeoutError(RemoteError):
+    """The remote render did not finish within the client's overall timeout."""
