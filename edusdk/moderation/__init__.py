@@ -1,12 +1,16 @@
-"""Moderation: policy packs (k12, higher_ed, …) and the checks that apply them to text and scripts.
+"""Moderation: policy packs (k12, higher_ed, corporate …) and the checks that apply them: blocklists and the
+MiniLM semantic classifier (`checks`, `semantic`), personal data (`pii`), frames (`frames`), C2PA provenance
+(`provenance`) and the audit log (`audit`).
 
 Example:
-    >>> from edusdk.moderation import Policy, check_script
-    >>> report = check_script(script, Policy.load("k12"))
+    >>> from edusdk.moderation import Policy, moderate_script
+    >>> report = moderate_script(script, Policy.load("k12"))
     >>> report.decision
     'allow'
 """
 
+from edusdk.moderation.checks import moderate_script, moderate_text, moderate_texts, policy_for_audience
+from edusdk.moderation.pii import find_pii, redact
 from edusdk.moderation.policy import (
     CATEGORIES,
     Blocklist,
@@ -26,5 +30,11 @@ __all__ = [
     "Policy",
     "check_script",
     "check_text",
+    "find_pii",
+    "moderate_script",
+    "moderate_text",
+    "moderate_texts",
+    "policy_for_audience",
+    "redact",
     "script_texts",
 ]

@@ -120,6 +120,8 @@ class Policy(BaseModel):
     terms: dict[Category, list[BlocklistEntry]] = Field(
         default_factory=dict, description="extra terms inline; after `load`, every term of every blocklist too"
     )
+    semantic: bool = Field(default=True, description="run the MiniLM semantic classifier besides the blocklists")
+    frame_rate: float = Field(default=0.5, ge=0, le=30, description="frames per second sampled from clips; 0: none")
 
     # Compiled matchers, built once per policy by `edusdk.moderation.text`.
     _matchers: Any = PrivateAttr(default=None)

@@ -1,0 +1,118 @@
+"""Moderation: accuracy on the labelled evaluation set (tests/moderation_eval/), text-check latency and frame-check
+throughput, each against a baseline measured in the same run.
+
+- accuracy: precision / recall / FPR per category (blocklist + MiniLM semantic + PII), and the blocklist alone;
+- text latency: p50 ms per prompt, one prompt at a time and batched (32), after warm-up; target p50 ≤ 10 ms;
+- frames: 512 px frames per second through NudeNet + pHash/dHash matching vs hashing alone; target ≥ 30 fps.
+
+Run: `python -m benchmarks bench_moderation` (or call `run()`).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+from PIL import Image
+
+from edusdk import EduClient
+from edusdk.models.outline import Outline
+from edusdk.moderation import semantic
+from edusdk.moderation.checks import moderate_text, moderate_texts
+from edusdk.moderation.frames import check_frames, image_hashes, match_references, sample_frames, unsafe_regions
+from edusdk.moderation.policy import Policy
+from tests.moderation_eval.evaluate import evaluate, load_examples
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Ref:
+    def __init__(self, phash: str, dhash: str) -> None:
+        self.id, self.label, self.phash, self.dhash = 1, "bench", phash, dhash
+
+
+def _text_latency(policy: Policy, texts: list[str]) -> dict[str, float]:
+    for text in texts[:5]:
+        moderate_text(text, policy)  # warm-up
+    single = []
+    for text in texts[:60]:
+        t = time.perf_counter()
+        moderate_text(text, policy)
+        single.append((time.perf_counter() - t) * 1000)
+    batched = []
+    for i in range(0, 128, 32):
+        chunk = [("text", t) for t in texts[i : i + 32]]
+        t = time.perf_counter()
+        moderate_texts(chunk, policy)
+        batched.append((time.perf_counter() - t) * 1000 / len(chunk))
+    blocklist = []
+    no_semantic = policy.model_copy(update={"semantic": False})
+    for text in texts[:60]:
+        t = time.perf_counter()
+        moderate_text(text, no_semantic)
+        blocklist.append((time.perf_counter() - t) * 1000)
+    return {"single_p50_ms": statistics.median(single), "batched_p50_ms": statistics.median(batched),
+            "lexicon_only_p50_ms": statistics.median(blocklist)}  # fmt: skip
+
+
+def _frame_rate(n: int = 40) -> dict[str, float]:
+    """Frames per second through `check_frames` (NudeNet + pHash/dHash vs one reference) at 512 px.
+
+    Worst case: every frame different (random noise). Lesson case: the frames of a storyboard lesson rendered
+    here, sampled at 4 fps — mostly static cards, so the detector reruns only when the picture changes.
+    Baseline: hashing alone on the same distinct frames.
+    """
+    policy = Policy.load("k12")
+    rng = np.random.default_rng(0)
+    distinct = [(i / 4, rng.integers(0, 255, (288, 512, 3), dtype=np.uint8)) for i in range(n)]
+    ref = _Ref(*image_hashes(Image.fromarray(distinct[0][1])))
+    unsafe_regions(distinct[0][1])  # warm-up: load the ONNX session
+    t = time.perf_counter()
+    check_frames(iter(distinct), policy, references=[ref])
+    worst = n / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for _t, frame in distinct:
+        match_references(Image.fromarray(frame), [ref])
+    hashing = n / (time.perf_counter() - t)
+    with tempfile.TemporaryDirectory() as work:
+        outline = Outline.from_file(ROOT / "examples/outlines/photosynthesis.yaml")
+        with EduClient(db=":memory:", policy=policy.model_copy(update={"frame_rate": 0.0})) as client:
+            lesson = client.lessons.render(outline, output=Path(work) / "lesson.mp4", size="512x288", fps=8)
+        sampled = list(sample_frames(lesson.video, rate=4.0))
+    t = time.perf_counter()
+    check_frames(iter(sampled), policy, references=[ref])
+    lesson_rate = len(sampled) / (time.perf_counter() - t)
+    return {"frames_per_s_distinct": worst, "frames_per_s_lesson": lesson_rate, "hash_only_frames_per_s": hashing}
+
+
+def run(print_table: bool = True) -> list[dict[str, Any]]:
+    """Measure and (optionally) print; returns one row per measurement."""
+    semantic.exemplars()
+    policy = Policy.load("k12")
+    metrics = evaluate(print_table=print_table)
+    texts = [e.text for e in load_examples()]
+    latency = _text_latency(policy, texts)
+    frames = _frame_rate()
+    rows: list[dict[str, Any]] = [dict(r) for r in metrics["per_category"]]  # type: ignore[attr-defined]
+    rows.append({"measure": "fpr_safe_educational", "value": metrics["fpr_safe"]})
+    rows.append({"measure": "fpr_hard_benign", "value": metrics["fpr_hard_benign"]})
+    rows += [{"measure": k, "value": v} for k, v in {**latency, **frames}.items()]
+    if print_table:
+        print(f"text check p50: {latency['single_p50_ms']:.1f} ms one at a time, {latency['batched_p50_ms']:.1f} ms "
+              f"batched (lexicon + PII only: {latency['lexicon_only_p50_ms']:.2f} ms; target ≤ 10 ms)")  # fmt: skip
+        print(f"frame checks at 512 px: {frames['frames_per_s_distinct']:.1f} frames/s when every frame differs, "
+              f"{frames['frames_per_s_lesson']:.1f} frames/s on a rendered lesson (hashing alone "
+              f"{frames['hash_only_frames_per_s']:.0f} frames/s; target ≥ 30)")  # fmt: skip
+    return rows
+
+
+if __name__ == "__main__":
+    run()

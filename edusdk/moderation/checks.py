@@ -1,0 +1,150 @@
+"""All text checks together: the blocklist, the semantic classifier and the PII detector under one policy,
+adding up to one `ModerationReport` (the strictest action over every finding).
+
+Example:
+    >>> report = moderate_text("My name is Emma Stone, email emma@example.com", policy_for_audience("grade 5"))
+    >>> report.decision, report.redacted_text
+    ('review', 'My name is [NAME], email [EMAIL]')
+"""
+
+from __future__ import annotations
+
+import re
+
+from edusdk._errors import BadInputError
+from edusdk.models.moderation import Finding, ModerationReport
+from edusdk.models.script import Script
+from edusdk.moderation import semantic
+from edusdk.moderation.pii import CONTACT_KINDS, PiiSpan, find_pii, redact
+from edusdk.moderation.policy import Policy
+from edusdk.moderation.remote import RemoteModeration
+from edusdk.moderation.text import check_text, script_texts
+
+# Words in a free-form audience description → the policy pack that fits it (first match wins).
+_AUDIENCES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(?i)\b(corporate|employees?|workplace|staff|professional|company)\b"), "corporate"),
+    (
+        re.compile(r"(?i)\b(universit\w*|college|undergrad\w*|graduate|postgrad\w*|adults?|higher[ _-]?ed\w*)\b"),
+        "higher_ed",
+    ),
+    (
+        re.compile(
+            r"(?i)\b(k-?12|grade|year|kindergarten|school|elementary|primary|middle|secondary|child\w*|"
+            r"kids?|teens?|students?|pupils?)\b"
+        ),
+        "k12",
+    ),
+]
+
+
+def policy_for_audience(audience: str | None, default: str | Policy = "k12") -> Policy:
+    """The policy pack for an audience: a pack name ("higher_ed") or words ("grade 5", "university", "staff").
+
+    Example:
+        >>> policy_for_audience("grade 5").name, policy_for_audience("first-year university").name
+        ('k12', 'higher_ed')
+    """
+    if audience is None or not audience.strip():
+        return default if isinstance(default, Policy) else Policy.load(default)
+    name = audience.strip()
+    if name in Policy.available():
+        return Policy.load(name)
+    for pattern, pack in _AUDIENCES:
+        if pattern.search(name):
+            return Policy.load(pack)
+    raise BadInputError(
+        f"audience {audience!r}: cannot tell which policy pack fits it",
+        hint=f"name a pack ({', '.join(Policy.available())}) or say e.g. 'grade 5', 'university', 'employees'",
+    )
+
+
+def mask(text: str) -> str:
+    """`text` with all but its first character hidden, so findings and audit logs never hold the data itself.
+
+    Example:
+        >>> mask("emma@example.com")
+        'e***************'
+    """
+    return text[:1] + "*" * (len(text) - 1)
+
+
+def pii_findings(spans: list[PiiSpan], policy: Policy, *, where: str) -> list[Finding]:
+    """One `pii` finding per detected span, the span masked (nothing when the policy allows `pii`)."""
+    if policy.action_for("pii") == "allow":
+        return []
+    return [
+        Finding(
+            check="pii",
+            category="pii",
+            action=policy.action_for("pii"),
+            where=where,
+            span=mask(s.text),
+            rule=s.kind,
+            suggestion=f"[{s.kind}]",
+        )
+        for s in spans
+    ]
+
+
+def _use_semantic(policy: Policy, semantic_on: bool | None) -> bool:
+    return policy.semantic if semantic_on is None else semantic_on
+
+
+def moderate_texts(
+    texts: list[tuple[str, str]],
+    policy: Policy,
+    *,
+    use_semantic: bool | None = None,
+    pii_kinds: frozenset[str] | None = None,
+    remote: RemoteModeration | None = None,
+) -> list[ModerationReport]:
+    """One report per `(where, text)`: blocklist + semantic (one batch for all texts) + PII with redaction,
+    plus an optional remote `/v1/moderations` provider (sent the redacted texts).
+
+    `pii_kinds` limits which personal data is looked for (default: all, as for student-written text).
+    """
+    sem = semantic.check_texts(texts, policy) if _use_semantic(policy, use_semantic) else [[] for _ in texts]
+    if remote is not None:
+        sem = [a + b for a, b in zip(sem, remote.check_texts(texts, policy), strict=True)]
+    reports = []
+    for (where, text), semantic_found in zip(texts, sem, strict=True):
+        spans = find_pii(text, kinds=pii_kinds)
+        findings = [*check_text(text, policy, where=where), *semantic_found, *pii_findings(spans, policy, where=where)]
+        report = ModerationReport.from_findings(findings, policy=policy.name, policy_version=policy.version)
+        report.redacted_text = redact(text, spans)
+        reports.append(report)
+    return reports
+
+
+def moderate_text(
+    text: str,
+    policy: Policy,
+    *,
+    where: str = "text",
+    use_semantic: bool | None = None,
+    remote: RemoteModeration | None = None,
+) -> ModerationReport:
+    """Check one text (a prompt, narration, student input); `redacted_text` has its personal data replaced.
+
+    Example:
+        >>> moderate_text("how to make a bomb at home", Policy.load("k12")).decision
+        'block'
+    """
+    return moderate_texts([(where, text)], policy, use_semantic=use_semantic, remote=remote)[0]
+
+
+def moderate_script(
+    script: Script, policy: Policy, *, use_semantic: bool | None = None, remote: RemoteModeration | None = None
+) -> ModerationReport:
+    """Check every text of a script (title, bible, prompts, narration, on-screen text) in one batch.
+
+    Example:
+        >>> moderate_script(script, Policy.load("k12")).decision
+        'allow'
+    """
+    # Authored lessons name historical and fictional people on purpose: only contact data and IDs count here.
+    reports = moderate_texts(
+        script_texts(script), policy, use_semantic=use_semantic, pii_kinds=CONTACT_KINDS, remote=remote
+    )
+    findings = [f for r in reports for f in r.findings]
+    return ModerationReport.from_findings(findings, policy=policy.name, policy_version=policy.version)

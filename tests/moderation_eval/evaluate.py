@@ -1,0 +1,138 @@
+"""Evaluate the text moderation on the labelled set in this folder; print precision, recall and FPR per category.
+
+    .venv/bin/python -m tests.moderation_eval.evaluate
+
+Files (one prompt per line; written by hand for this evaluation, disjoint from the semantic exemplars in
+moderation/semantic/ — `check_disjoint` verifies no prompt appears there):
+- safe.txt: ordinary K-12 lesson prompts (several languages) — checked under k12; any finding is a false positive;
+- hard_benign.txt: `audience<TAB>prompt`, teaching about hard topics (war, disease, death, sexuality);
+- unsafe.txt: `category<TAB>prompt`, requests that instruct, glorify or sexualise harm — k12;
+- copyright.txt: protected characters, paraphrases of them, public figures, studio styles — k12;
+- pii.txt: student-written text carrying personal data — k12.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from edusdk._resources import data_dir
+from edusdk.models.moderation import ModerationReport
+from edusdk.moderation.checks import moderate_texts
+from edusdk.moderation.policy import Policy
+
+HERE = Path(__file__).resolve().parent
+NOT_SAFETY = {"copyright", "public_figure", "pii"}
+
+
+@dataclass(frozen=True)
+class Example:
+    label: str  # safe | hard_benign | unsafe | copyright | pii
+    audience: str
+    text: str
+    subcategory: str = ""
+
+
+def load_examples() -> list[Example]:
+    """Every labelled prompt of the evaluation set."""
+    examples: list[Example] = []
+    for line in _lines("safe.txt"):
+        examples.append(Example("safe", "k12", line))
+    for line in _lines("hard_benign.txt"):
+        audience, text = line.split("\t", 1)
+        examples.append(Example("hard_benign", audience, text))
+    for line in _lines("unsafe.txt"):
+        category, text = line.split("\t", 1)
+        examples.append(Example("unsafe", "k12", text, category))
+    examples += [Example("copyright", "k12", line) for line in _lines("copyright.txt")]
+    examples += [Example("pii", "k12", line) for line in _lines("pii.txt")]
+    return examples
+
+
+def _lines(name: str) -> list[str]:
+    return [line for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def check_disjoint() -> list[str]:
+    """Eval prompts that also appear (case-insensitively) among the semantic exemplars; should be empty."""
+    root = data_dir("moderation") / "semantic"
+    shipped: set[str] = set()
+    exemplars = yaml.safe_load((root / "exemplars.yaml").read_text(encoding="utf-8"))
+    for spec in exemplars["categories"].values():
+        shipped |= {str(t).casefold() for t in spec["exemplars"]}
+    shipped |= {str(t).casefold() for t in exemplars.get("safe", [])}
+    aliases = yaml.safe_load((root / "copyright_aliases.yaml").read_text(encoding="utf-8"))
+    for entry in aliases["aliases"]:
+        shipped |= {str(t).casefold() for t in entry["paraphrases"]}
+    return [e.text for e in load_examples() if e.text.casefold() in shipped]
+
+
+def flags(report: ModerationReport) -> set[str]:
+    """Which evaluation groups a report flags: unsafe, copyright, pii."""
+    out = set()
+    for f in report.findings:
+        if f.category in ("copyright", "public_figure"):
+            out.add("copyright")
+        elif f.category == "pii":
+            out.add("pii")
+        else:
+            out.add("unsafe")
+    return out
+
+
+def evaluate(print_table: bool = True) -> dict[str, object]:
+    """Run every prompt under its audience's pack (batched per pack); return and print the metrics."""
+    examples = load_examples()
+    reports: list[ModerationReport | None] = [None] * len(examples)
+    started = time.perf_counter()
+    for audience in sorted({e.audience for e in examples}):
+        policy = Policy.load(audience)
+        idx = [i for i, e in enumerate(examples) if e.audience == audience]
+        for i, report in zip(idx, moderate_texts([("text", examples[i].text) for i in idx], policy), strict=True):
+            reports[i] = report
+    elapsed = time.perf_counter() - started
+    done = [r for r in reports if r is not None]
+    metrics: dict[str, object] = {"prompts": len(examples), "ms_per_prompt_batched": 1000 * elapsed / len(examples)}
+    rows = []
+    for group in ("unsafe", "copyright", "pii"):
+        tp = sum(1 for e, r in zip(examples, done, strict=True) if e.label == group and group in flags(r))
+        fn = sum(1 for e, r in zip(examples, done, strict=True) if e.label == group and group not in flags(r))
+        fp = sum(1 for e, r in zip(examples, done, strict=True) if e.label != group and group in flags(r))
+        negatives = sum(1 for e in examples if e.label != group)
+        row = {
+            "category": group, "positives": tp + fn, "recall": tp / max(tp + fn, 1),
+            "precision": tp / max(tp + fp, 1), "fpr": fp / max(negatives, 1),
+        }  # fmt: skip
+        rows.append(row)
+    for label in ("safe", "hard_benign"):
+        subset = [(e, r) for e, r in zip(examples, done, strict=True) if e.label == label]
+        flagged = [e.text for e, r in subset if r.decision != "allow"]
+        metrics[f"fpr_{label}"] = len(flagged) / max(len(subset), 1)
+        metrics[f"flagged_{label}"] = flagged
+    misses = [e.text for e, r in zip(examples, done, strict=True) if e.label in ("unsafe", "copyright", "pii")
+              and e.label not in flags(r)]  # fmt: skip
+    metrics["per_category"] = rows
+    metrics["missed"] = misses
+    if print_table:
+        print(f"moderation eval: {len(examples)} prompts, {metrics['ms_per_prompt_batched']:.1f} ms/prompt (batched)")
+        print(f"{'category':<12}{'n':>5}{'precision':>11}{'recall':>9}{'FPR':>8}")
+        for row in rows:
+            print(f"{row['category']:<12}{row['positives']:>5}{row['precision']:>11.3f}{row['recall']:>9.3f}"
+                  f"{row['fpr']:>8.3f}")  # fmt: skip
+        for label in ("safe", "hard_benign"):
+            print(f"FPR on {label} prompts (any finding): {metrics[f'fpr_{label}']:.3f}")
+            for text in metrics[f"flagged_{label}"]:  # type: ignore[attr-defined]
+                print(f"   flagged: {text}")
+        for text in misses:
+            print(f"   missed: {text}")
+    return metrics
+
+
+if __name__ == "__main__":
+    overlap = check_disjoint()
+    if overlap:
+        raise SystemExit(f"eval prompts also used as exemplars: {overlap}")
+    evaluate()
