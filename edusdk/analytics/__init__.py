@@ -6,11 +6,20 @@ Example:
     ...     lessons = store.list_lessons()
 """
 
+from edusdk.analytics.config import AnalyticsConfig
+from edusdk.analytics.events import Event, EventError, from_xapi, to_xapi
+from edusdk.analytics.ingest import IngestResult
+from edusdk.analytics.service import Analytics
 from edusdk.analytics.store import AnalyticsStore, create_store_engine, database_url
 from edusdk.analytics.tables import LessonBase, LessonPublic, LessonRecord, ShotSegment, ShotSegmentPublic
 
 __all__ = [
+    "Analytics",
+    "AnalyticsConfig",
     "AnalyticsStore",
+    "Event",
+    "EventError",
+    "IngestResult",
     "LessonBase",
     "LessonPublic",
     "LessonRecord",
@@ -18,4 +27,6 @@ __all__ = [
     "ShotSegmentPublic",
     "create_store_engine",
     "database_url",
+    "from_xapi",
+    "to_xapi",
 ]

@@ -16,10 +16,11 @@ from sqlalchemy import Engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel, col, create_engine, delete, select
+from sqlmodel import Session, col, create_engine, delete, select
 
+from edusdk._db import create_tables
 from edusdk.analytics.tables import ANALYTICS_TABLES, LessonPublic, LessonRecord, ShotSegment, ShotSegmentPublic, as_utc
 from edusdk.models.lesson import Manifest
 
@@ -27,6 +28,7 @@ ENV_VAR = "EDUSDK_DB"
 DEFAULT_URL = "sqlite:///./edusdk.db"
 # Several processes (web workers, a batch pool) write the same SQLite file: wait for the lock, don't fail.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_CACHE_KIB = 65_536  # per connection, allocated only as pages are used
 
 
 def database_url(url: str | None = None) -> str:
@@ -51,6 +53,7 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough under WAL, far fewer fsyncs
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores ON DELETE CASCADE without it
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # event indexes stay in memory while ingesting
     finally:
         cursor.close()
 
@@ -119,11 +122,7 @@ class AnalyticsStore:
         if not self._ready:
             with self._lock:
                 if not self._ready:
-                    try:
-                        SQLModel.metadata.create_all(self._engine, tables=ANALYTICS_TABLES)
-                    except (OperationalError, ProgrammingError, IntegrityError):
-                        # Another process created them between our check and our CREATE; check again.
-                        SQLModel.metadata.create_all(self._engine, tables=ANALYTICS_TABLES)
+                    create_tables(self._engine, ANALYTICS_TABLES)
                     self._ready = True
         return self._engine
 

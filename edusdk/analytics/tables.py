@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import field_validator
-from sqlalchemy import JSON, DateTime, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Double, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 Variables = dict[str, str | int | float]
@@ -84,5 +84,92 @@ class ShotSegmentPublic(ShotSegmentBase):
     """A shot segment as the SDK returns it."""
 
 
+def _row_id() -> Any:
+    # INTEGER on SQLite so the key is the rowid (autoincrementing); BIGINT elsewhere for billions of events.
+    return Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+
+
+class EventRecord(SQLModel, table=True):
+    """One playback event (compact or xAPI, normalised). `student` is the keyed HMAC of the student id, never
+    the id itself; `timestamp` is the event's wall time in Unix seconds; `statement_id` is the xAPI id (unique)."""
+
+    __tablename__ = "analytics_events"
+    # The per-lesson fetch (retention, drop-off) is the only lookup by lesson; all-lesson queries read
+    # analytics_sessions instead. Every extra index costs ingest speed.
+    __table_args__ = (Index("ix_analytics_events_lesson", "lesson_id"),)
+
+    id: int | None = _row_id()
+    statement_id: str = Field(max_length=36, unique=True)
+    body_hash: str = Field(max_length=64, description="sha256 of the normalised content: tells a resend from a clash")
+    lesson_id: str = Field(max_length=128)
+    student: str = Field(max_length=64, index=True)
+    session_id: str = Field(max_length=128)
+    verb: str = Field(max_length=16)
+    video_time: float | None = Field(default=None, sa_type=Double)
+    time_from: float | None = Field(default=None, sa_type=Double)
+    time_to: float | None = Field(default=None, sa_type=Double)
+    progress: float | None = Field(default=None, sa_type=Double)
+    length_s: float | None = Field(default=None, sa_type=Double)
+    score: float | None = Field(default=None, sa_type=Double)
+    success: bool | None = None
+    question: str | None = Field(default=None, max_length=128)
+    timestamp: float = Field(sa_type=Double)
+    extra: str | None = Field(default=None, sa_type=Text)
+
+
+class SessionSummary(SQLModel, table=True):
+    """One viewing session, aggregated at ingest in the same transaction as its events (so all-lesson queries
+    never scan the events): `done` = sent complete; `reach` = the furthest segment-closing time (pause, complete,
+    terminate, seek's time-from); `watch` = Σ closing times − Σ play times (the estimated seconds watched)."""
+
+    __tablename__ = "analytics_sessions"
+
+    lesson_id: str = Field(primary_key=True, max_length=128)
+    session_id: str = Field(primary_key=True, max_length=128)
+    student: str = Field(max_length=64, index=True)
+    done: int = 0
+    reach: float | None = Field(default=None, sa_type=Double)
+    plays: int = 0
+    watch: float = Field(default=0.0, sa_type=Double)
+    first_ts: float = Field(sa_type=Double)
+
+
+class RejectedEvent(SQLModel, table=True):
+    """An event that could not be stored, with the reason; student ids in `payload` are pseudonymised."""
+
+    __tablename__ = "analytics_rejected"
+
+    id: int | None = _row_id()
+    received_at: float = Field(sa_type=Double)
+    source: str = Field(default="", max_length=300, description="file:line, http, or sdk")
+    reason: str = Field(sa_type=Text)
+    statement_id: str | None = Field(default=None, max_length=64)
+    student: str | None = Field(default=None, max_length=64, index=True)
+    payload: str = Field(sa_type=Text)
+
+
+class DeletionLog(SQLModel, table=True):
+    """A record of every deletion of student data (a `forget` request or the retention setting)."""
+
+    __tablename__ = "analytics_deletions"
+
+    id: int | None = _row_id()
+    at: float = Field(sa_type=Double)
+    reason: str = Field(max_length=32, description="forget or retention")
+    student: str | None = Field(default=None, max_length=64, description="the pseudonym, for forget")
+    events: int = 0
+    rejected: int = 0
+
+
 # The tables this store creates (explicitly: other parts of edusdk keep their own SQLModel tables elsewhere).
-ANALYTICS_TABLES: list[Any] = [LessonRecord.__table__, ShotSegment.__table__]  # type: ignore[attr-defined]
+ANALYTICS_TABLES: list[Any] = [
+    LessonRecord.__table__,  # type: ignore[attr-defined]
+    ShotSegment.__table__,  # type: ignore[attr-defined]
+    EventRecord.__table__,  # type: ignore[attr-defined]
+    SessionSummary.__table__,  # type: ignore[attr-defined]
+    RejectedEvent.__table__,  # type: ignore[attr-defined]
+    DeletionLog.__table__,  # type: ignore[attr-defined]
+]

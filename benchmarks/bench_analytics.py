@@ -1,0 +1,264 @@
+"""Analytics at scale: event ingest rate and the per-lesson / all-lesson queries.
+
+1. Ingest: `Analytics.record` of compact events (validation, HMAC pseudonyms, duplicate checks, executemany in
+   10k-row transactions) vs a raw `sqlite3.executemany` of the same already-normalised rows into the same schema
+   in one transaction (the floor), both on a fresh SQLite file in WAL mode; PostgreSQL too when
+   EDUSDK_TEST_POSTGRES_URL is set (a throw-away schema).
+2. Queries on the store holding all the events: the retention curve and drop-off per shot of one lesson, and the
+   variant comparison (completion per template-variable value, z-test, P(best)) over all lessons.
+
+Targets: ingest ≥ 100,000 events/s on SQLite; each query ≤ 0.5 s at 1 M events.
+3. Reliability: 4 processes × 50,000 events (EDUSDK_BENCH_WRITER_EVENTS) into one SQLite file → the exact count.
+
+Run: `python -m benchmarks bench_analytics`; EDUSDK_BENCH_EVENTS=1000000 (default 300000) or 5000000 to scale.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, text
+
+from edusdk.analytics import Analytics, AnalyticsConfig
+from edusdk.analytics.events import normalize
+from edusdk.analytics.ingest import COLUMNS
+from edusdk.analytics.tables import ANALYTICS_TABLES
+from edusdk.models.lesson import Manifest, TimelineEntry, VideoInfo
+from edusdk.models.moderation import ModerationReport
+from edusdk.models.script import Script, Shot
+
+LESSONS, SHOTS, SHOT_S, STUDENTS = 100, 10, 6.0, 20_000
+CONFIG = AnalyticsConfig(key="bench-key")
+REPEATS = 3
+
+
+def manifest(index: int) -> Manifest:
+    lesson_id = f"lesson-{index:03d}"
+    variables = {"protagonist": ("robot", "kangaroo", "fox")[index % 3], "grade": 3 + index % 4}
+    shots = [
+        Shot(id=f"s{i}", section=i, prompt=f"shot {i} of {lesson_id}", duration_s=SHOT_S, seed=i) for i in range(SHOTS)
+    ]
+    timeline = [
+        TimelineEntry(
+            index=i,
+            shot_id=f"s{i}",
+            start_s=SHOT_S * i,
+            end_s=SHOT_S * (i + 1),
+            visible_start_s=SHOT_S * i,
+            visible_end_s=SHOT_S * (i + 1),
+            prompt=f"shot {i}",
+            variables={"i": i},
+        )
+        for i in range(SHOTS)
+    ]
+    length = SHOT_S * SHOTS
+    return Manifest(
+        lesson_id=lesson_id,
+        title=f"Lesson {index}",
+        outline_hash="bench",
+        created_at=time.time(),  # type: ignore[arg-type]
+        video=VideoInfo(
+            path=Path(f"{lesson_id}.mp4"),
+            duration_s=length,
+            width=640,
+            height=360,
+            fps=24,
+            frames=int(length * 24),
+            codec="h264",
+            size_bytes=1,
+        ),
+        captions=Path(f"{lesson_id}.vtt"),
+        timeline=timeline,
+        engine={"name": "storyboard"},
+        moderation=ModerationReport(policy="k12", policy_version="1"),
+        script=Script(
+            title=f"Lesson {index}",
+            subject="math",
+            audience="grade 4",
+            style="storyboard",
+            template="lesson",
+            outline_hash="bench",
+            variables=variables,
+            shots=shots,
+        ),
+    )
+
+
+def events(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """`n` compact events: sessions of play/pause runs with a seek now and then, dropping off at random."""
+    rng = random.Random(seed)
+    made, session, length = 0, 0, SHOT_S * SHOTS
+    while made < n:
+        session += 1
+        lesson = f"lesson-{rng.randrange(LESSONS):03d}"
+        student = f"student-{rng.randrange(STUDENTS)}"
+        stop = length if rng.random() < 0.35 else rng.uniform(1, length)
+        t, at = 0.0, 1_740_000_000 + session * 7
+        base = {"lesson_id": lesson, "student_id": student, "session_id": f"sess-{session}"}
+        while t < stop and made < n:
+            end = min(stop, t + rng.uniform(5, 25))
+            yield {**base, "type": "play", "video_time": round(t, 2), "wall_time": at}
+            yield {
+                **base,
+                "type": "complete" if end >= length else "pause",
+                "video_time": round(end, 2),
+                "wall_time": at + end - t,
+            }
+            made += 2
+            at += end - t + 1
+            t = end
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def raw_sqlite_baseline(path: Path, rows: list[tuple[Any, ...]]) -> float:
+    """The floor: the same rows, the same schema and indexes, one executemany in one transaction."""
+    engine = create_engine(f"sqlite:///{path}")
+    from sqlmodel import SQLModel
+
+    SQLModel.metadata.create_all(engine, tables=ANALYTICS_TABLES)
+    engine.dispose()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    marks = ", ".join("?" * len(COLUMNS))
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(f"INSERT INTO analytics_events ({', '.join(COLUMNS)}) VALUES ({marks})", rows)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def ingest(store: Analytics, batch: list[dict[str, Any]]) -> float:
+    for i in range(LESSONS):
+        m = manifest(i)
+        store.register_lesson(m, manifest_path=Path(f"{m.lesson_id}.json"))
+    elapsed, result = timed(lambda: store.record(batch))
+    assert result.stored == len(batch), result.as_json()
+    return elapsed
+
+
+def queries(store: Analytics) -> list[dict[str, Any]]:
+    lesson = "lesson-042"
+    out = []
+    for name, fn in [
+        ("retention curve, one lesson", lambda: store.retention(lesson)),
+        ("drop-off per shot, one lesson", lambda: store.dropoff(lesson)),
+        ("variant comparison, all lessons", lambda: store.compare("protagonist")),
+    ]:
+        times = [timed(fn)[0] for _ in range(REPEATS)]
+        out.append({"measure": name, "value": statistics.median(times), "unit": "s", "target": "≤ 0.5"})
+    return out
+
+
+def _writer(url: str, worker: int, n: int) -> None:
+    warnings.simplefilter("ignore")
+    with Analytics(url, config=CONFIG) as store:
+        batch = ({**e, "session_id": f"w{worker}-{e['session_id']}"} for e in events(n, seed=worker))
+        result = store.record(batch)
+    if result.stored != n:
+        raise SystemExit(f"writer {worker}: {result.as_json()}")
+
+
+def concurrent_writers(tmp: str, per_writer: int, writers: int = 4) -> dict[str, Any]:
+    """`writers` processes × `per_writer` events into one SQLite file: the exact count, and the rate."""
+    url = str(Path(tmp) / "shared.db")
+    Analytics(url, config=CONFIG).engine  # noqa: B018 (create the tables once)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(url, w, per_writer)) for w in range(writers)]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - started
+    with Analytics(url, config=CONFIG) as store, store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM analytics_events")).scalar_one()
+    exact = stored == writers * per_writer and all(p.exitcode == 0 for p in procs)
+    return {
+        "measure": f"{writers} processes × {per_writer:,} events, one SQLite file",
+        "value": writers * per_writer / elapsed,
+        "unit": "events/s",
+        "target": "exact" if exact else f"LOST: {stored:,}",
+    }
+
+
+def run(print_table: bool = True) -> list[dict[str, Any]]:
+    n = int(os.environ.get("EDUSDK_BENCH_EVENTS", "300000"))
+    warnings.simplefilter("ignore")
+    batch = list(events(n))
+    rows = [tuple(normalize(e, CONFIG)) for e in batch]
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        floor = raw_sqlite_baseline(Path(tmp) / "raw.db", rows)
+        del rows
+        with Analytics(str(Path(tmp) / "store.db"), config=CONFIG) as store:
+            elapsed = ingest(store, batch)
+            results.append(
+                {
+                    "measure": f"SQLite ingest, {n:,} events",
+                    "value": n / elapsed,
+                    "unit": "events/s",
+                    "target": "≥ 100,000",
+                    "baseline": n / floor,
+                    "ratio": floor / elapsed,
+                }
+            )
+            results += queries(store)
+        results.append(concurrent_writers(tmp, int(os.environ.get("EDUSDK_BENCH_WRITER_EVENTS", "50000"))))
+        pg_url = os.environ.get("EDUSDK_TEST_POSTGRES_URL")
+        if pg_url:
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(pg_url)
+            with admin.begin() as conn:
+                conn.execute(text(f"CREATE SCHEMA {schema}"))
+            engine = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
+            try:
+                with Analytics(engine=engine, config=CONFIG) as store:
+                    elapsed = ingest(store, batch)
+                    results.append(
+                        {
+                            "measure": f"PostgreSQL ingest, {n:,} events",
+                            "value": n / elapsed,
+                            "unit": "events/s",
+                            "target": "-",
+                        }
+                    )
+                    results += [{**r, "measure": f"PostgreSQL {r['measure']}"} for r in queries(store)]
+            finally:
+                engine.dispose()
+                with admin.begin() as conn:
+                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                admin.dispose()
+    if print_table:
+        print(f"{'measure':<48} {'value':>14} {'unit':<9} {'target':<10} {'raw sqlite3 floor':>18}")
+        for r in results:
+            floor_text = f"{r['baseline']:,.0f}/s ({r['ratio']:.2f}×)" if "baseline" in r else ""
+            value = f"{r['value']:,.0f}" if r["unit"] == "events/s" else f"{r['value']:.3f}"
+            print(f"{r['measure']:<48} {value:>14} {r['unit']:<9} {r['target']:<10} {floor_text:>18}")
+    return results
+
+
+if __name__ == "__main__":
+    run()

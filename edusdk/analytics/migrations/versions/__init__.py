@@ -1,0 +1,1 @@
+"""Analytics schema revisions, oldest first."""
