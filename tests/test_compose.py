@@ -339,7 +339,8 @@ def test_render_every_transition_kind_in_one_lesson(clip_files: dict[str, Path],
     for cue in result.cues[:5]:
         for line in cue.text.split("\n"):
             assert line in extracted
-    assert sorted(p.name for p in out.parent.iterdir()) == ["lesson.mp4", "lesson.vtt"]  # no temporaries left
+    # no temporaries left
+    assert sorted(p.name for p in out.parent.iterdir()) == ["lesson.mp4", "lesson.srt", "lesson.vtt"]
 
 
 def _pixel(video: Path, at_s: float, x: int, y: int) -> tuple[int, int, int]:

@@ -198,3 +198,45 @@ def to_srt(cues: Sequence[CaptionCue]) -> str:
         for n, cue in enumerate(cues, start=1)
     ]
     return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+_CUE_TIME = re.compile(r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
+
+
+def _seconds(stamp: str) -> float:
+    *rest, last = stamp.replace(",", ".").split(":")
+    value = float(last)
+    for i, part in enumerate(reversed(rest)):
+        value += int(part) * 60 ** (i + 1)
+    return value
+
+
+def parse_captions(text: str, *, source: str = "captions") -> list[CaptionCue]:
+    """Cues from a WebVTT or SRT document (cue settings, NOTE/STYLE blocks and numbering are ignored).
+
+    Example:
+        >>> parse_captions("WEBVTT\\n\\n00:00.000 --> 00:01.500\\nHello")
+        [CaptionCue(start_s=0.0, end_s=1.5, text='Hello')]
+
+    Raises:
+        BadInputError: a cue whose end is not after its start, naming `source` and the cue's line.
+    """
+    cues: list[CaptionCue] = []
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
+    i = 0
+    while i < len(lines):
+        match = _CUE_TIME.match(lines[i])
+        if match is None:
+            i += 1
+            continue
+        start, end = _seconds(match.group(1)), _seconds(match.group(2))
+        if end <= start:
+            raise BadInputError(f"{source}, line {i + 1}: the cue ends ({match.group(2)}) before it starts")
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and lines[i].strip():
+            body.append(lines[i].strip())
+            i += 1
+        raw = "\n".join(body).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        cues.append(CaptionCue(start_s=start, end_s=end, text=raw))
+    return cues

@@ -35,6 +35,7 @@ class ComposeInput:
     height: int
     fps: float
     num_frames: int
+    start_frame: int = 0  # frames of the file skipped before this input starts (smart rendering's windows)
 
     @classmethod
     def from_clip(cls, clip: Clip) -> ComposeInput:
@@ -77,6 +78,13 @@ def _normalise(source: ComposeInput, index_stream: ffmpeg.VideoStream, frames: i
         stream = stream.scale(w=width, h=height, force_original_aspect_ratio="decrease", force_divisible_by=2)
         stream = stream.pad(width=width, height=height, x="(ow-iw)/2", y="(oh-ih)/2", color="black")
     return stream.setsar(sar="1").format(pix_fmts="yuv420p").settb(expr="AVTB")
+
+
+def _open(source: ComposeInput, fps: int) -> ffmpeg.AVStream:
+    """The input, seeked to `start_frame`: half a frame early, so timestamp rounding never drops or adds a frame."""
+    if source.start_frame <= 0:
+        return ffmpeg.input(source.path)
+    return ffmpeg.input(source.path, ss=exact_seconds(2 * source.start_frame - 1, 2 * round(source.fps or fps)))
 
 
 def _joins(transitions: Sequence[Transition | Join], count: int, fps: int) -> list[Join]:
@@ -131,7 +139,7 @@ def build_compose_command(
     starts = visible_starts(frames, [j.frames for j in joins])
 
     streams = [
-        _normalise(s, ffmpeg.input(s.path).video, n, width=width, height=height, fps=fps)
+        _normalise(s, _open(s, fps).video, n, width=width, height=height, fps=fps)
         for s, n in zip(sources, frames, strict=True)
     ]
     video = streams[0]

@@ -1,6 +1,8 @@
-"""Compose a lesson: clips → timeline → captions → one ffmpeg run → a verified MP4 with a WebVTT sidecar.
+"""Compose a lesson: clips → timeline → captions → ffmpeg → a verified MP4 with WebVTT and SRT sidecars.
 
-Both files appear whole or not at all: the sidecar and the video are written to temporary paths and
+The video is made by smart rendering (only the transition windows encoded, the rest stream-copied,
+see `smart.py`) when the clips allow it, else by one full re-encode; `ComposeResult.method` says which
+ran and `note` why. All files appear whole or not at all: they are written to temporary paths and
 renamed only after the probed video has exactly the frames the timeline promised and a subtitle track.
 """
 
@@ -8,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from edusdk._errors import BadInputError, MediaError
 from edusdk._fs import atomic_output, check_output_path
 from edusdk._media import probe, run_ffmpeg
-from edusdk.compose.captions import cues_for, to_webvtt
-from edusdk.compose.graph import DEFAULT_CRF, DEFAULT_PRESET, build_compose_command
-from edusdk.compose.timeline import build_timeline
+from edusdk.compose.captions import cues_for, to_srt, to_webvtt
+from edusdk.compose.graph import DEFAULT_CRF, DEFAULT_PRESET, Join, build_compose_command
+from edusdk.compose.smart import SmartOutcome, smart_render
+from edusdk.compose.timeline import build_timeline, lesson_frames, transition_frames
 from edusdk.models.engine import Clip
 from edusdk.models.lesson import CaptionCue, TimelineEntry, VideoInfo
 from edusdk.models.script import Script
@@ -32,6 +36,15 @@ class ComposeResult(BaseModel):
     timeline: list[TimelineEntry]
     cues: list[CaptionCue]
     info: VideoInfo
+    srt: Path | None = None
+    method: Literal["smart", "full"] = "full"
+    note: str = ""  # why the full path ran, or how many frames the smart path copied
+    copied_frames: int = 0
+
+    def manifest_entry(self) -> dict[str, object]:
+        """What the lesson manifest records about the composition."""
+        return {"method": self.method, "note": self.note, "copied_frames": self.copied_frames,
+                "frames": self.info.frames}  # fmt: skip
 
 
 def _check_result(info: VideoInfo, *, frames: int, width: int, height: int) -> None:
@@ -58,10 +71,15 @@ def render(
     fps: int,
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
+    smart: bool = True,
+    cues: Sequence[CaptionCue] | None = None,
 ) -> ComposeResult:
     """Join `clips` (one per shot, in order) with the script's transitions into `output` (an MP4).
 
-    The captions are written beside it as `<stem>.vtt` and muxed in as a soft subtitle track.
+    The captions are written beside it as `<stem>.vtt` and `<stem>.srt` and muxed in as a soft subtitle
+    track. With `smart` (the default) clips that share the final encode's codec parameters are only
+    re-encoded around transitions; `smart=False` forces the full re-encode. The frames are the same.
+    `cues` replaces the captions made from the narration (e.g. a caption file the user brought).
 
     Example:
         >>> result = render(script, clips, output=Path("out/lesson.mp4"), width=1280, height=720, fps=30)
@@ -84,34 +102,48 @@ def render(
     expected_frames = round(timeline[-1].end_s * fps)
 
     # 2. Captions from the narration, on the same timeline.
-    cues = cues_for(script, timeline)
-    captions = output.with_suffix(".vtt")
+    duration = expected_frames / fps
+    if cues is None:
+        cues = cues_for(script, timeline)
+    else:  # the user's cues, clipped to the video
+        cues = [c.model_copy(update={"end_s": min(c.end_s, duration)}) for c in cues if c.start_s < duration]
+    captions, srt = output.with_suffix(".vtt"), output.with_suffix(".srt")
+    transitions = [shot.transition for shot in script.shots]
 
-    # 3. One ffmpeg run into temporary files; both are renamed only once the video checks out.
-    with atomic_output(captions) as tmp_captions:
+    # 3. ffmpeg into temporary files; all are renamed only once the video checks out.
+    with atomic_output(captions) as tmp_captions, atomic_output(srt) as tmp_srt:
         tmp_captions.write_text(to_webvtt(cues), encoding="utf-8")
+        tmp_srt.write_text(to_srt(cues), encoding="utf-8")
         with atomic_output(output, suffix=".mp4") as tmp_video:
-            args = build_compose_command(
-                list(clips),
-                [shot.transition for shot in script.shots],
-                width=width,
-                height=height,
-                fps=fps,
-                captions=tmp_captions,
-                output=tmp_video,
-                preset=preset,
-                crf=crf,
-                title=script.title,
-            )
-            run_ffmpeg(args, what=f"composing {output.name} from {len(clips)} clips")
+            args = build_compose_command(  # also validates the settings before the smart path runs
+                list(clips), transitions, width=width, height=height, fps=fps, captions=tmp_captions,
+                output=tmp_video, preset=preset, crf=crf, title=script.title,
+            )  # fmt: skip
+            outcome = SmartOutcome(False, "smart rendering was turned off")
+            if smart:
+                outcome = smart_render(
+                    [Path(c.path) for c in clips],
+                    [lesson_frames(c.num_frames, c.fps, fps) for c in clips],
+                    [Join(t.name, transition_frames(t, fps)) for t in transitions[: len(clips) - 1]],
+                    width=width, height=height, fps=fps, captions=tmp_captions, output=tmp_video,
+                    preset=preset, crf=crf, title=script.title,
+                )  # fmt: skip
+            if not outcome.ok:
+                run_ffmpeg(args, what=f"composing {output.name} from {len(clips)} clips")
             # 4. Verify what was written, not what was asked for.
             info = probe(tmp_video)
             _check_result(info, frames=expected_frames, width=width, height=height)
 
+    note = (f"copied {outcome.copied_frames} of {expected_frames} frames, encoded {outcome.encoded_frames}"
+            if outcome.ok else outcome.reason)  # fmt: skip
     return ComposeResult(
         video=output,
         captions=captions,
+        srt=srt,
         timeline=timeline,
-        cues=cues,
+        cues=list(cues),
         info=info.model_copy(update={"path": output}),
+        method="smart" if outcome.ok else "full",
+        note=note,
+        copied_frames=outcome.copied_frames,
     )
