@@ -6,7 +6,16 @@ import importlib
 import sys
 import time
 
-MODULES = ["bench_storyboard"]
+MODULES = [
+    "bench_storyboard",
+    "bench_moderation",
+    "bench_server",
+    "bench_compose",
+    "bench_script",
+    "bench_analytics",
+    "bench_diffusers",
+    "bench_batch",
+]
 
 
 def main(names: list[str]) -> None:

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edusdk._lessons import DEFAULT_FPS, LessonsResource, RenderProgressCallback
-from edusdk.analytics import AnalyticsStore
+from edusdk.analytics import Analytics
 from edusdk.engine import VideoEngine, get_engine
 from edusdk.models.lesson import Lesson
-from edusdk.models.moderation import ModerationReport
 from edusdk.models.outline import AspectRatio, Outline
-from edusdk.models.script import Script
-from edusdk.moderation import Policy, check_script, check_text
-from edusdk.script import expand
+from edusdk.models.script import Script, Transition
+from edusdk.moderation import Policy
+from edusdk.moderation.resource import ModerationResource
+from edusdk.script import expand, variants
+
+if TYPE_CHECKING:
+    from edusdk.batch.job import BatchResource
+    from edusdk.compose.render import ComposeResult
 
 
 class ScriptsResource:
@@ -28,21 +33,10 @@ class ScriptsResource:
         """Expand `outline` into a script (the outline's own template unless `template` is given)."""
         return expand(outline, template=template, templates_dir=self._templates_dir)
 
-
-class ModerationResource:
-    """`client.moderation`: checks under the client's policy pack."""
-
-    def __init__(self, policy: str | Policy) -> None:
-        self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
-
-    def check_text(self, text: str, *, where: str = "") -> ModerationReport:
-        """Check one text (a prompt, student input …) and return the decision with its findings."""
-        findings = check_text(text, self.policy, where=where)
-        return ModerationReport.from_findings(findings, policy=self.policy.name, policy_version=self.policy.version)
-
-    def check_script(self, script: Script) -> ModerationReport:
-        """Check every text of a script: title, prompts, narration and on-screen text."""
-        return check_script(script, self.policy)
+    def variants(self, outline: Outline, *, template: str | None = None) -> list[Script]:
+        """One script per variant of `outline` (its declared variables' combinations; see
+        `edusdk.script.matrix`), in deterministic order, each carrying its values in `variables`."""
+        return [expand(o, template=template, templates_dir=self._templates_dir) for o in variants(outline)]
 
 
 class EduClient:
@@ -80,11 +74,18 @@ class EduClient:
 
     @functools.cached_property
     def moderation(self) -> ModerationResource:
-        return ModerationResource(self._policy)
+        return ModerationResource(self._policy, lambda: self.analytics.engine)
 
     @functools.cached_property
-    def analytics(self) -> AnalyticsStore:
-        return AnalyticsStore(self._db)
+    def analytics(self) -> Analytics:
+        return Analytics(self._db)
+
+    @functools.cached_property
+    def batch(self) -> BatchResource:
+        """`client.batch.submit(matrix, output_dir=...)`: many lessons from a variable matrix (edusdk.batch)."""
+        from edusdk.batch.job import BatchResource
+
+        return BatchResource(self)
 
     def engine(self, spec: str | VideoEngine | None = None) -> VideoEngine:
         """The engine for `spec` (a name or an engine object), else the client's default; built once per name."""
@@ -95,6 +96,28 @@ class EduClient:
             options = self._engine_options if spec == self._engine_spec else {}
             self._engines[spec] = get_engine(spec, **options)
         return self._engines[spec]
+
+    def compose(
+        self,
+        files: Sequence[str | Path],
+        transitions: Sequence[str | Transition] = (),
+        *,
+        output: str | Path,
+        captions: str | Path | None = None,
+        size: tuple[int, int] | None = None,
+        fps: int | None = None,
+        smart: bool = True,
+    ) -> ComposeResult:
+        """Join your own video files with transitions (`"fade=0.5"`, `"wipeleft=1"`, `"cut"`) into one MP4.
+
+        Example:
+            >>> result = client.compose(["intro.mp4", "lab.mov"], ["fade=0.5"], output="out/joined.mp4")
+            >>> result.method, result.info.frames
+            ('full', 312)
+        """
+        from edusdk.compose.footage import compose_files
+
+        return compose_files(files, transitions, output=output, captions=captions, size=size, fps=fps, smart=smart)
 
     def close(self) -> None:
         """Release the analytics store's connections."""
@@ -159,7 +182,7 @@ class AsyncEduClient:
         return self.sync.moderation
 
     @property
-    def analytics(self) -> AnalyticsStore:
+    def analytics(self) -> Analytics:
         return self.sync.analytics
 
     async def close(self) -> None:

@@ -26,6 +26,7 @@ from edusdk.models.engine import ShotRequest
 from edusdk.models.lesson import Lesson, Manifest
 from edusdk.models.outline import AspectRatio, Outline
 from edusdk.models.script import Script
+from edusdk.moderation.pii import CONTACT_KINDS
 
 if TYPE_CHECKING:
     from edusdk._client import EduClient
@@ -124,7 +125,7 @@ class LessonsResource:
                 request = ShotRequest(
                     shot_id=shot.id,
                     mode=shot.mode,
-                    prompt=shot.prompt,
+                    prompt=self._client.moderation.redact(shot.prompt, kinds=CONTACT_KINDS),  # no contact data leaves
                     negative_prompt=shot.negative_prompt,
                     width=width,
                     height=height,
@@ -143,10 +144,16 @@ class LessonsResource:
                         request, output=Path(work) / f"{i:03d}-{shot.id}.mp4", on_progress=shot_progress
                     )
                 )
+            moderation = moderation.merged(self._client.moderation.videos.check_clips(clips))  # frame checks
             report(RenderProgress("compose", shot_count, shot_count, 0.0))
             composed = compose_render(script, clips, output=output, width=width, height=height, fps=fps)
 
         lesson_id = lesson_id_for(script, width=width, height=height, fps=fps, engine=video_engine.name)
+        # Frame checks on the final video, then C2PA signing (or a plain AI-generated label), atomically.
+        final_check, provenance = self._client.moderation.videos.finish(
+            composed.video, lesson_id=lesson_id, title=script.title, extra=composed.captions
+        )
+        moderation = moderation.merged(final_check)
         manifest = Manifest(
             lesson_id=lesson_id,
             title=script.title,
@@ -161,8 +168,9 @@ class LessonsResource:
                 "clips": [{"shot_id": c.shot_id, **c.metadata} for c in clips if c.metadata],
             },
             moderation=moderation,
-            provenance={"status": "unsigned", "ai_generated": True, "generator": f"edusdk {__version__}"},
+            provenance=provenance,
             tools={"edusdk": __version__, "ffmpeg": ffmpeg_version(), "python": platform.python_version()},
+            compose=composed.manifest_entry(),
             script=script,
         )
         manifest_path = output.with_suffix(".json")
@@ -171,10 +179,13 @@ class LessonsResource:
         except BaseException:
             composed.video.unlink(missing_ok=True)
             composed.captions.unlink(missing_ok=True)
+            if composed.srt is not None:
+                composed.srt.unlink(missing_ok=True)
             raise
 
         report(RenderProgress("register", shot_count, shot_count, 1.0))
         self._client.analytics.register_lesson(manifest, manifest_path=manifest_path)
+        self._client.moderation.record(moderation, subject=lesson_id, actor="render")  # the audit log
         report(RenderProgress("done", shot_count, shot_count, 1.0))
         return Lesson(
             lesson_id=lesson_id,

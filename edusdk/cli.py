@@ -20,6 +20,13 @@ from edusdk._cli_output import Output, json_option, print_findings
 from edusdk._client import EduClient
 from edusdk._errors import BadInputError, EduSDKError, PolicyRefusedError
 from edusdk._version import __version__
+from edusdk.cli_analytics import COMMANDS as analytics_commands
+from edusdk.cli_batch import batch as batch_group
+from edusdk.cli_compose import compose as compose_command
+from edusdk.cli_engine import serve as engine_serve
+from edusdk.cli_engine_local import tiny_model
+from edusdk.cli_moderation import moderate_video
+from edusdk.cli_moderation import moderation as moderation_group
 from edusdk.models.lesson import Lesson
 from edusdk.models.outline import Outline
 from edusdk.models.script import Script
@@ -150,17 +157,30 @@ def _render(out: Output, source: str, **options: Any) -> Lesson:
 @click.argument("outline", type=click.Path(dir_okay=False))
 @click.option("--template", help="Template name (default: the outline's).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Save the script to this YAML file.")
+@click.option("--variants", "all_variants", is_flag=True, help="Expand every variant of the outline's matrix.")
 @json_option
 @click.pass_context
-def script(ctx: click.Context, outline: str, template: str | None, output: str | None, as_json: bool) -> None:
+def script(
+    ctx: click.Context, outline: str, template: str | None, output: str | None, all_variants: bool, as_json: bool
+) -> None:
     """Expand an outline into its script (YAML; edit it and `edusdk render` it as is).
 
     \b
     Example:
       edusdk script examples/outlines/pythagoras.yaml -o pythagoras.script.yaml
+      edusdk script examples/outlines/fractions-matrix.yaml --variants --json   # a JSON list, one per variant
     """
     out = ctx.ensure_object(Output)
     out.as_json = as_json
+    if all_variants:
+        if output:
+            raise click.UsageError("--variants prints every script; it cannot be combined with -o")
+        from edusdk.script.matrix import variant_id
+
+        scripts = EduClient().scripts.variants(Outline.from_file(outline), template=template)
+        listed = [{"variant_id": variant_id(s.variables), **s.model_dump(mode="json")} for s in scripts]
+        out.result(listed, lambda: click.echo("---\n".join(s.to_yaml() for s in scripts), nl=False))
+        return
     expanded = EduClient().scripts.expand(Outline.from_file(outline), template=template)
     if output:
         from edusdk._fs import write_text_atomic
@@ -182,11 +202,14 @@ def moderate(ctx: click.Context, source: str | None, text: str | None, policy: s
     Examples:
       edusdk moderate --text "Draw Pikachu explaining fractions" --json
       edusdk moderate examples/outlines/photosynthesis.yaml
+      edusdk moderate out/lesson.mp4     # provenance (C2PA / AI label; EDUSDK_C2PA_TRUST) + frame checks
     """
     out = ctx.ensure_object(Output)
     out.as_json = as_json
     if (source is None) == (text is None):
         raise BadInputError("give either a file or --text")
+    if source is not None and source.lower().endswith(".mp4"):
+        moderate_video(out, source, policy=policy)
     client = EduClient(policy=policy)
     if text is not None:
         report = client.moderation.check_text(text, where="text")
@@ -198,6 +221,8 @@ def moderate(ctx: click.Context, source: str | None, text: str | None, policy: s
     def human() -> None:
         out.console.print(f"{report.decision} (policy {report.policy} v{report.policy_version})")
         print_findings(report)
+        if text is not None and report.redacted_text not in (None, text):
+            click.echo(f"redacted: {report.redacted_text}")
 
     out.result(report.model_dump(mode="json"), human)
     sys.exit(0 if report.decision == "allow" else 1)
@@ -211,6 +236,13 @@ def engine() -> None:
     Example:
       edusdk engine serve --engine storyboard --port 8700
     """
+
+
+engine.add_command(engine_serve)
+engine.add_command(tiny_model)
+main.add_command(compose_command)
+main.add_command(batch_group)
+main.add_command(moderation_group)
 
 
 @main.group()
@@ -282,6 +314,10 @@ def demo(ctx: click.Context, outline: str, output: str, as_json: bool) -> None:
                           f"[green]captions:[/] {lesson.captions}")  # fmt: skip
 
     out.result(data, human)
+
+
+for _command in analytics_commands:
+    analytics.add_command(_command)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from typing import Any
 from edusdk._errors import BadInputError
 from edusdk.engine.base import ProgressCallback, VideoEngine, require_mode
 
-ENGINE_NAMES = ("storyboard",)
+ENGINE_NAMES = ("storyboard", "diffusers", "remote")
 
 
 def get_engine(name: str, **options: Any) -> VideoEngine:
@@ -22,7 +22,27 @@ def get_engine(name: str, **options: Any) -> VideoEngine:
         from edusdk.engine.storyboard import StoryboardEngine
 
         return StoryboardEngine(**options)
+    if name == "remote":
+        from edusdk.engine.remote import RemoteEngine
+
+        return RemoteEngine(**options)
+    if name == "diffusers":
+        from edusdk.engine.diffusers_engine import DiffusersEngine
+
+        model = options.pop("model", None)
+        if not model:
+            raise BadInputError("engine 'diffusers' needs a model directory", hint="pass model=DIR (CLI: --model DIR)")
+        return DiffusersEngine.from_pretrained(model, **options)
     raise BadInputError(f"unknown engine {name!r}; available: {', '.join(ENGINE_NAMES)}")
+
+
+def __getattr__(name: str) -> Any:
+    # DiffusersEngine imports torch lazily; importing it here would make `import edusdk.engine` heavy.
+    if name == "DiffusersEngine":
+        from edusdk.engine.diffusers_engine import DiffusersEngine
+
+        return DiffusersEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["ENGINE_NAMES", "ProgressCallback", "VideoEngine", "get_engine", "require_mode"]

@@ -231,8 +231,8 @@ def iter_frames(request: ShotRequest) -> Iterator[U8]:
 # --- encoding ---------------------------------------------------------------------------------------
 
 
-def encoder_args(*, width: int, height: int, fps: int, output: Path | str, crf: int = 18,
-                 preset: str = "ultrafast") -> list[str]:  # fmt: skip
+def encoder_args(*, width: int, height: int, fps: int, output: Path | str, crf: int = 23,
+                 preset: str = "veryfast") -> list[str]:  # fmt: skip
     """ffmpeg arguments (without the binary) that read raw rgb24 frames on stdin and write an H.264 MP4.
 
     Keyframes are forced every KEYFRAME_INTERVAL_S with closed GOPs and no scene-cut keyframes, so the
@@ -241,7 +241,7 @@ def encoder_args(*, width: int, height: int, fps: int, output: Path | str, crf: 
     return [
         "-hide_banner", "-nostdin", "-loglevel", "error",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
-        "-an", "-vf", "scale=out_color_matrix=bt709:out_range=tv",
+        "-an", "-vf", "scale=out_color_matrix=bt709:out_range=tv,setsar=1",  # SAR 1:1, as compose writes it
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
         "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})", "-sc_threshold", "0", "-flags", "+cgop",
@@ -303,7 +303,8 @@ class StoryboardEngine:
 
     name = "storyboard"
 
-    def __init__(self, *, crf: int = 18, preset: str = "ultrafast") -> None:
+    # The compose stage's x264 settings: clips then share its SPS/PPS and are stream-copied, not re-encoded.
+    def __init__(self, *, crf: int = 23, preset: str = "veryfast") -> None:
         if not 0 <= crf <= 51:
             raise BadInputError(f"crf must be between 0 and 51 (got {crf})")
         self.crf = crf

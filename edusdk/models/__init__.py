@@ -3,7 +3,7 @@
 from edusdk.models.engine import Clip, EngineCapabilities, ShotRequest
 from edusdk.models.lesson import CaptionCue, Lesson, Manifest, TimelineEntry, VideoInfo
 from edusdk.models.moderation import Decision, Finding, ModerationReport
-from edusdk.models.outline import CastMember, Outline, Section
+from edusdk.models.outline import CastMember, Outline, Section, VariantMatrix
 from edusdk.models.script import (
     SHOT_MODES,
     TRANSITION_NAMES,
@@ -39,5 +39,6 @@ __all__ = [
     "ShotRequest",
     "TimelineEntry",
     "Transition",
+    "VariantMatrix",
     "VideoInfo",
 ]

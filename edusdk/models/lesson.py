@@ -73,6 +73,7 @@ class Manifest(BaseModel):
     moderation: ModerationReport
     provenance: dict[str, Any] = Field(default_factory=lambda: {"status": "unsigned", "ai_generated": True})
     tools: dict[str, str] = Field(default_factory=dict)
+    compose: dict[str, Any] = Field(default_factory=dict, description="how the video was joined: smart or full")
     script: Script
 
 
