@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -31,6 +32,29 @@ def check_output_path(path: str | Path) -> Path:
     return path
 
 
+def temp_beside(path: Path, suffix: str | None = None) -> Path:
+    """A new empty temporary file next to `path`, named `.<stem>.<random><suffix>` (see `remove_temporaries`)."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    tmp.chmod(0o666 & ~_UMASK)
+    return tmp
+
+
+def remove_temporaries(path: str | Path) -> int:
+    """Delete the temporaries a killed process left beside `path` (`atomic_output` cannot clean up after SIGKILL).
+
+    Only call it when no other process is writing `path`. Returns how many files it removed.
+    """
+    path = Path(path)
+    removed = 0
+    if path.parent.is_dir():
+        for leftover in path.parent.glob(f".{glob.escape(path.stem)}.*"):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
@@ -40,10 +64,7 @@ def atomic_output(path: str | Path, suffix: str | None = None) -> Iterator[Path]
         ...     run_ffmpeg(..., tmp)        # a failure here leaves no out/lesson.mp4 behind
     """
     path = check_output_path(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.chmod(0o666 & ~_UMASK)
+    tmp = temp_beside(path, suffix)
     try:
         yield tmp
         os.replace(tmp, path)

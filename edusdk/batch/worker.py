@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edusdk._errors import BadInputError, PolicyRefusedError, UnsupportedModeError
+from edusdk._fs import remove_temporaries
 from edusdk.moderation.policy import Policy
 
 OutcomeStatus = Literal["done", "blocked", "failed"]
@@ -75,7 +76,7 @@ def render_task(task: RenderTask) -> TaskOutcome:
     try:
         client = _client(task)
         outline = Outline.model_validate(task.outline, context={"base_dir": None})
-        remove_leftovers(folder)
+        remove_temporaries(task.output)  # a killed earlier attempt's; this worker alone writes this lesson
         lesson = client.lessons.render(outline, output=task.output, size=task.size, fps=task.fps)
     except Exception as exc:
         with contextlib.suppress(OSError):
@@ -101,16 +102,6 @@ def _failure(task: RenderTask, exc: Exception, worker: str, seconds: float) -> T
     # an engine or ffmpeg error, or a bug: worth another try
     detail = _describe(exc) if os.environ.get("EDUSDK_DEBUG") is None else traceback.format_exc()
     return TaskOutcome(task.item_id, "failed", worker, seconds, error=detail, retryable=True)
-
-
-def remove_leftovers(folder: Path) -> int:
-    """Delete temporary files an interrupted render left in `folder` (atomic writes name them `.<stem>.*`)."""
-    removed = 0
-    if folder.is_dir():
-        for path in folder.glob(".lesson.*"):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
 
 
 def _describe(exc: BaseException) -> str:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edusdk._errors import BadInputError, MediaError
+from edusdk._fs import temp_beside
 from edusdk._media import ffmpeg_exe
 from edusdk._version import __version__
 
@@ -87,12 +87,6 @@ def manifest_definition(*, lesson_id: str, title: str = "") -> dict[str, Any]:
     }
 
 
-def _temp_beside(video: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{video.stem}-", suffix=".mp4", dir=video.parent)
-    os.close(fd)
-    return Path(name)
-
-
 def sign(video: str | Path, *, lesson_id: str, config: SigningConfig, title: str = "") -> dict[str, Any]:
     """Embed a signed C2PA manifest in `video` (atomically); returns the manifest's `provenance` entry."""
     import c2pa
@@ -100,7 +94,7 @@ def sign(video: str | Path, *, lesson_id: str, config: SigningConfig, title: str
     video = Path(video)
     config.check()
     info = c2pa.C2paSignerInfo(config.alg, config.cert_chain.read_bytes(), config.private_key.read_bytes(), None)
-    temp = _temp_beside(video)
+    temp = temp_beside(video)
     try:
         definition = manifest_definition(lesson_id=lesson_id, title=title)
         with (
@@ -123,7 +117,7 @@ def sign(video: str | Path, *, lesson_id: str, config: SigningConfig, title: str
 def label_unsigned(video: str | Path, *, lesson_id: str) -> dict[str, Any]:
     """Mark `video` AI-generated in plain container metadata (stream copy, atomic); the entry says unsigned."""
     video = Path(video)
-    temp = _temp_beside(video)
+    temp = temp_beside(video)
     comment = f"{AI_LABEL}; lesson {lesson_id}; digitalSourceType {TRAINED_ALGORITHMIC_MEDIA}"
     cmd = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-map", "0", "-c", "copy",
            "-metadata", f"comment={comment}", "-metadata", f"description={AI_LABEL}",
