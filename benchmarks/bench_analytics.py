@@ -7,6 +7,9 @@
 2. Queries on the store holding all the events: the retention curve and drop-off per shot of one lesson, and the
    variant comparison (completion per template-variable value, z-test, P(best)) over all lessons.
 
+   Two candidate schemas (64-bit integer statement key, student key index or none) are timed as raw floors too,
+   for reference: they show where the schema's random-key B-tree inserts cost.
+
 Targets: ingest ≥ 100,000 events/s on SQLite; each query ≤ 0.5 s at 1 M events.
 3. Reliability: 4 processes × 50,000 events (EDUSDK_BENCH_WRITER_EVENTS) into one SQLite file → the exact count.
 
@@ -150,6 +153,40 @@ def raw_sqlite_baseline(path: Path, rows: list[tuple[Any, ...]]) -> float:
     return elapsed
 
 
+# Candidate schemas for analytics_events (not adopted yet), measured as raw floors in the same run: the 36-char
+# UNIQUE statement id and the 64-hex student index are random-key B-tree inserts; 64-bit integer keys shrink them.
+_CANDIDATE_COLUMNS = "k INTEGER, sk INTEGER, " + ", ".join(
+    f"{c} {'REAL' if c in ('timestamp',) else ''}" for c in COLUMNS
+)
+CANDIDATES = {
+    "int keys (UNIQUE statement key, student key index)": [
+        "CREATE UNIQUE INDEX ik ON e(k)",
+        "CREATE INDEX isk ON e(sk)",
+    ],
+    "int statement key, no student index": ["CREATE UNIQUE INDEX ik ON e(k)"],
+}
+
+
+def candidate_floor(path: Path, rows: list[tuple[Any, ...]], indexes: list[str]) -> float:
+    """Raw executemany (10k-row transactions) into a candidate schema: rowid table, lesson index + `indexes`."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-262144", "temp_store=MEMORY"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute(f"CREATE TABLE e (id INTEGER PRIMARY KEY, {_CANDIDATE_COLUMNS})")
+    for ddl in ["CREATE INDEX il ON e(lesson_id)", *indexes]:
+        conn.execute(ddl)
+    data = [(int(r[0].replace("-", "")[:16], 16) - (1 << 63), int(r[3][:16], 16) - (1 << 63), *r) for r in rows]
+    marks = ", ".join("?" * len(data[0]))
+    started = time.perf_counter()
+    for start in range(0, len(data), 10_000):
+        conn.execute("BEGIN")
+        conn.executemany(f"INSERT INTO e VALUES (NULL, {marks}) ON CONFLICT DO NOTHING", data[start : start + 10_000])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
 def ingest(store: Analytics, batch: list[dict[str, Any]]) -> float:
     for i in range(LESSONS):
         m = manifest(i)
@@ -212,6 +249,10 @@ def run(print_table: bool = True) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         floor = raw_sqlite_baseline(Path(tmp) / "raw.db", rows)
+        candidates = [
+            (name, candidate_floor(Path(tmp) / f"candidate{i}.db", rows, ddl))
+            for i, (name, ddl) in enumerate(CANDIDATES.items())
+        ]
         del rows
         with Analytics(str(Path(tmp) / "store.db"), config=CONFIG) as store:
             elapsed = ingest(store, batch)
@@ -226,6 +267,10 @@ def run(print_table: bool = True) -> list[dict[str, Any]]:
                 }
             )
             results += queries(store)
+        for name, seconds in candidates:
+            results.append(
+                {"measure": f"raw floor, {name}", "value": n / seconds, "unit": "events/s", "target": "(reference)"}
+            )
         results.append(concurrent_writers(tmp, int(os.environ.get("EDUSDK_BENCH_WRITER_EVENTS", "50000"))))
         pg_url = os.environ.get("EDUSDK_TEST_POSTGRES_URL")
         if pg_url:
@@ -252,11 +297,11 @@ def run(print_table: bool = True) -> list[dict[str, Any]]:
                     conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
                 admin.dispose()
     if print_table:
-        print(f"{'measure':<48} {'value':>14} {'unit':<9} {'target':<10} {'raw sqlite3 floor':>18}")
+        print(f"{'measure':<64} {'value':>14} {'unit':<9} {'target':<10} {'raw sqlite3 floor':>18}")
         for r in results:
             floor_text = f"{r['baseline']:,.0f}/s ({r['ratio']:.2f}×)" if "baseline" in r else ""
             value = f"{r['value']:,.0f}" if r["unit"] == "events/s" else f"{r['value']:.3f}"
-            print(f"{r['measure']:<48} {value:>14} {r['unit']:<9} {r['target']:<10} {floor_text:>18}")
+            print(f"{r['measure']:<64} {value:>14} {r['unit']:<9} {r['target']:<10} {floor_text:>18}")
     return results
 
 
