@@ -1,8 +1,10 @@
 """Moderation: accuracy on the labelled evaluation set (tests/moderation_eval/), text-check latency and frame-check
 throughput, each against a baseline measured in the same run.
 
-- accuracy: precision / recall / FPR per category (blocklist + MiniLM semantic + PII), and the blocklist alone;
-- text latency: p50 ms per prompt, one prompt at a time and batched (32), after warm-up; target p50 ≤ 10 ms;
+- accuracy: precision / recall / FPR per category (blocklist + MiniLM semantic + PII) on the dev set (tuned on) and
+  the held-out set (not tuned on), with the held-out numbers recorded before the last round of tuning;
+- text latency: p50 ms per prompt, one prompt at a time (the fp32 encoder as baseline, a repeated
+  prompt served from the embedding cache, and the opt-in int8 encoder) and batched (32), after warm-up; target ≤ 10 ms;
 - frames: 512 px frames per second through NudeNet + pHash/dHash matching vs hashing alone; target ≥ 30 fps.
 
 Run: `python -m benchmarks bench_moderation` (or call `run()`).
@@ -10,6 +12,7 @@ Run: `python -m benchmarks bench_moderation` (or call `run()`).
 
 from __future__ import annotations
 
+import copy
 import statistics
 import sys
 import tempfile
@@ -29,7 +32,7 @@ from edusdk.moderation import semantic
 from edusdk.moderation.checks import moderate_text, moderate_texts
 from edusdk.moderation.frames import check_frames, image_hashes, match_references, sample_frames, unsafe_regions
 from edusdk.moderation.policy import Policy
-from tests.moderation_eval.evaluate import evaluate, load_examples
+from tests.moderation_eval.evaluate import SETS, evaluate, load_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,28 +42,49 @@ class _Ref:
         self.id, self.label, self.phash, self.dhash = 1, "bench", phash, dhash
 
 
-def _text_latency(policy: Policy, texts: list[str]) -> dict[str, float]:
-    for text in texts[:5]:
-        moderate_text(text, policy)  # warm-up
-    single = []
-    for text in texts[:60]:
+def _p50_single(policy: Policy, texts: list[str]) -> float:
+    times = []
+    for text in texts:
         t = time.perf_counter()
         moderate_text(text, policy)
-        single.append((time.perf_counter() - t) * 1000)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def _text_latency(policy: Policy, texts: list[str]) -> dict[str, float]:
+    """p50 ms per prompt. Warm-up prompts are not among the measured ones, so `single` never hits the cache.
+
+    Baseline (same run): `single`, the fp32 encoder on unseen prompts; compared with a repeated prompt (embedding
+    cache) and the opt-in int8 encoder on the same prompts, cache cleared.
+    """
+    model = semantic.model()
+    model.clear_cache()  # the accuracy runs embedded every prompt already
+    for text in texts[:5]:
+        moderate_text(text, policy)  # warm-up
+    single = _p50_single(policy, texts[5:65])
+    repeated = _p50_single(policy, texts[5:65])  # the same prompts again: embeddings come from the cache
+    quantised = model.int8(copy.deepcopy(model.model))
+    model._forward = lambda ids, mask: quantised(input_ids=ids, attention_mask=mask).last_hidden_state
+    model.clear_cache()
+    try:
+        for text in texts[:5]:
+            moderate_text(text, policy)  # warm-up, int8
+        int8 = _p50_single(policy, texts[5:65])  # the same prompts as `single`, cache cleared
+    finally:
+        model._forward = None
+    model.clear_cache()
     batched = []
-    for i in range(0, 128, 32):
+    for i in range(130, 258, 32):
         chunk = [("text", t) for t in texts[i : i + 32]]
         t = time.perf_counter()
         moderate_texts(chunk, policy)
         batched.append((time.perf_counter() - t) * 1000 / len(chunk))
-    blocklist = []
+    model.clear_cache()
     no_semantic = policy.model_copy(update={"semantic": False})
-    for text in texts[:60]:
-        t = time.perf_counter()
-        moderate_text(text, no_semantic)
-        blocklist.append((time.perf_counter() - t) * 1000)
-    return {"single_p50_ms": statistics.median(single), "batched_p50_ms": statistics.median(batched),
-            "lexicon_only_p50_ms": statistics.median(blocklist)}  # fmt: skip
+    return {"single_p50_ms": single, "int8_single_p50_ms": int8,
+            "repeated_p50_ms": repeated,
+            "batched_p50_ms": statistics.median(batched),
+            "lexicon_only_p50_ms": _p50_single(no_semantic, texts[5:65])}  # fmt: skip
 
 
 def _frame_rate(n: int = 40) -> dict[str, float]:
@@ -93,21 +117,40 @@ def _frame_rate(n: int = 40) -> dict[str, float]:
     return {"frames_per_s_distinct": worst, "frames_per_s_lesson": lesson_rate, "hash_only_frames_per_s": hashing}
 
 
+# The held-out set (tests/moderation_eval/holdout/, 128 prompts) measured with the classifier as it was BEFORE the
+# dev-set misses were worked on (exemplars v1, no intent cues, no street-first addresses / generic IDs):
+HOLDOUT_BEFORE = {"unsafe": (0.833, 0.465), "copyright": (1.000, 0.450), "pii": (0.923, 0.800), "fpr_safe": 0.029,
+                  "fpr_hard_benign": 0.200}  # fmt: skip
+
+
 def run(print_table: bool = True) -> list[dict[str, Any]]:
     """Measure and (optionally) print; returns one row per measurement."""
     semantic.exemplars()
     policy = Policy.load("k12")
-    metrics = evaluate(print_table=print_table)
-    texts = [e.text for e in load_examples()]
+    rows: list[dict[str, Any]] = []
+    for name, folder in SETS.items():
+        if print_table:
+            print(f"== {name} set ==")
+        metrics = evaluate(print_table=print_table, directory=folder)
+        rows += [{"set": name, **r} for r in metrics["per_category"]]  # type: ignore[attr-defined]
+        rows.append({"set": name, "measure": "fpr_safe_educational", "value": metrics["fpr_safe"]})
+        rows.append({"set": name, "measure": "fpr_hard_benign", "value": metrics["fpr_hard_benign"]})
+    if print_table:
+        before = ", ".join(f"{k} P/R {v[0]:.3f}/{v[1]:.3f}" for k, v in HOLDOUT_BEFORE.items() if isinstance(v, tuple))
+        print(f"holdout BEFORE the dev-set tuning: {before}; FPR safe {HOLDOUT_BEFORE['fpr_safe']:.3f}, "
+              f"hard benign {HOLDOUT_BEFORE['fpr_hard_benign']:.3f}")  # fmt: skip
+    texts = [e.text for folder in SETS.values() for e in load_examples(folder)]
     latency = _text_latency(policy, texts)
     frames = _frame_rate()
-    rows: list[dict[str, Any]] = [dict(r) for r in metrics["per_category"]]  # type: ignore[attr-defined]
-    rows.append({"measure": "fpr_safe_educational", "value": metrics["fpr_safe"]})
-    rows.append({"measure": "fpr_hard_benign", "value": metrics["fpr_hard_benign"]})
     rows += [{"measure": k, "value": v} for k, v in {**latency, **frames}.items()]
     if print_table:
-        print(f"text check p50: {latency['single_p50_ms']:.1f} ms one at a time, {latency['batched_p50_ms']:.1f} ms "
-              f"batched (lexicon + PII only: {latency['lexicon_only_p50_ms']:.2f} ms; target ≤ 10 ms)")  # fmt: skip
+        lat = latency
+        speedup = lat["single_p50_ms"] / lat["int8_single_p50_ms"]
+        print(f"text check p50, one unseen prompt at a time: {lat['single_p50_ms']:.1f} ms (fp32 MiniLM, the default); "
+              f"int8 encoder (opt-in) {lat['int8_single_p50_ms']:.1f} ms (x{speedup:.2f}); repeated prompt (cached) "
+              f"{lat['repeated_p50_ms']:.2f} ms; "
+              f"batched {lat['batched_p50_ms']:.1f} ms; "
+              f"lexicon + PII only {lat['lexicon_only_p50_ms']:.2f} ms; target ≤ 10 ms")  # fmt: skip
         print(f"frame checks at 512 px: {frames['frames_per_s_distinct']:.1f} frames/s when every frame differs, "
               f"{frames['frames_per_s_lesson']:.1f} frames/s on a rendered lesson (hashing alone "
               f"{frames['hash_only_frames_per_s']:.0f} frames/s; target ≥ 30)")  # fmt: skip

@@ -76,6 +76,12 @@ def test_audience_picks_pack() -> None:
         ("a 5-year-old child learns to count", []),  # an age without a person is not PII
         ("We live at 42 Maple Avenue", ["ADDRESS"]),
         ("The war lasted 1939-1945", []),
+        ("Mail it to 3 Rue des Lilas, please", ["ADDRESS"]),  # street type before the name
+        ("We stay at Calle Sol 8 in summer", ["ADDRESS"]),  # number after the name
+        ("Place value with base ten blocks", []),  # a street word without a number is not an address
+        ("The Via Appia was a Roman road", []),
+        ("my ID is 77310452", ["STUDENT_ID"]),
+        ("Freud's id, ego and superego", []),
     ],
 )
 def test_pii_detection(text: str, kinds: list[str]) -> None:
@@ -115,10 +121,41 @@ def test_review_needs_approval_recorded_in_audit_log() -> None:
 
 
 def test_eval_prompts_disjoint_from_exemplars() -> None:
-    from tests.moderation_eval.evaluate import check_disjoint, load_examples
+    from tests.moderation_eval.evaluate import HOLDOUT, check_disjoint, load_examples
 
-    assert len(load_examples()) >= 300
-    assert check_disjoint() == []
+    assert len(load_examples()) >= 300 and len(load_examples(HOLDOUT)) >= 120
+    assert check_disjoint() == []  # dev and held-out prompts alike
+
+
+def test_intent_cue_lowers_the_bar_only_for_instructions(k12: Policy) -> None:
+    bank = semantic.exemplars()
+    assert bank.cues is not None and bank.cue_discount > 0 and bank.cue_margin > bank.margin
+    assert bank.cues.search("how deep should I go") and bank.cues.search("I'll make sure of it")
+    assert not bank.cues.search("The history of the printing press")
+    assert moderate_text("How tall do sunflowers grow and why", k12).decision == "allow"
+
+
+def test_bad_intent_cue_names_the_file(tmp_path: object) -> None:
+    from pathlib import Path
+
+    root = Path(str(tmp_path))
+    (root / "semantic").mkdir()
+    (root / "semantic" / "exemplars.yaml").write_text(
+        "categories: {violence: {exemplars: [hit someone]}}\nintent_cues: ['how (to']\n", encoding="utf-8"
+    )
+    with pytest.raises(BadInputError, match="intent_cues"):
+        semantic.exemplars(root)
+
+
+def test_embedding_cache_returns_the_same_vectors(k12: Policy) -> None:
+    import numpy as np
+
+    model = semantic.model()
+    texts = ["cells divide by mitosis", "a short one", "the longest sentence of this little batch, with padding"]
+    first = model.embed(texts)
+    assert np.allclose(model.embed(texts[1:2]), first[1:2], atol=1e-6)  # served from the cache
+    model.clear_cache()
+    assert np.allclose(model.embed(texts), first, atol=1e-5)  # recomputed in one padded batch
 
 
 @pytest.mark.slow
@@ -130,7 +167,18 @@ def test_eval_set_meets_targets(k12: Policy) -> None:
     rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
     assert rows["copyright"]["recall"] >= 0.95 and rows["pii"]["recall"] >= 0.95
     assert metrics["fpr_safe"] <= 0.03
-    assert rows["unsafe"]["recall"] >= 0.85  # target 0.95: not met yet
+    assert rows["unsafe"]["recall"] >= 0.95 and metrics["fpr_safe"] <= 0.03
+
+
+@pytest.mark.slow
+def test_holdout_set_floor(k12: Policy) -> None:
+    """The held-out set is not tuned on: a floor against regressions, well below the targets it does not meet."""
+    from tests.moderation_eval.evaluate import HOLDOUT, evaluate
+
+    metrics = evaluate(print_table=False, directory=HOLDOUT)
+    rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
+    assert metrics["fpr_safe"] <= 0.03
+    assert rows["unsafe"]["recall"] >= 0.55 and rows["pii"]["recall"] >= 0.85  # targets 0.95: not met
 
 
 def test_remote_provider_gets_redacted_text_and_adds_findings(k12: Policy) -> None:

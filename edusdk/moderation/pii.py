@@ -38,6 +38,11 @@ _STREET = (
     r"Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Place|Pl|Terrace|Close|Crescent"
     r"|Gardens|Square|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Strasse|Straße|Rue|Calle|Via"
 )
+_STREET_FIRST = (
+    r"Rue|Avenue|Boulevard|Bd|Chemin|Impasse|Place|Via|Viale|Piazza|Corso|Vicolo|Calle|Carrer|Avenida|Av\.|Paseo"
+    r"|Plaza|Rua|Travessa|Largo|Ulica|ul\."
+)
+_PARTICLES = r"de|del|de la|des|du|da|di|do|dos|das|della|dei|degli|d'|l'|la|le|los|las"
 # (kind, pattern, priority): on overlapping matches the higher priority, then the longer, wins.
 _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), 9),
@@ -79,6 +84,22 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
         "STUDENT_ID",
         re.compile(r"(?i)\b(?:student|pupil|school|learner)\s*(?:id|number|no\.?|#)[:\s#]*[A-Z0-9-]{4,}"),
         7,
+    ),
+    (  # "my ID is 20231457", "library card number: 0042-7781", "ID# AB1234" (at least 4 digits)
+        "STUDENT_ID",
+        re.compile(
+            r"(?i)\b(?:id|identification|membership|member|library\s+card)\s*(?:number|no\.?|#)?\s*(?:is|:|#)?\s*"
+            r"(?=[A-Z-]*\d(?:[A-Z-]*\d){3})[A-Z0-9][A-Z0-9-]{3,}\b"
+        ),
+        6,
+    ),
+    (  # street type before the name, number before or after: "7 Rue de la Paix", "Calle Mayor 12", "Via Roma 15"
+        "ADDRESS",
+        re.compile(
+            rf"(?:\b\d{{1,5}}[A-Za-z]?,?\s+)?\b(?:{_STREET_FIRST})\s+(?:(?i:{_PARTICLES})\s+)*{_WORD}"
+            rf"(?:\s+{_WORD})?(?:,?\s+\d{{1,5}}[A-Za-z]?\b)?"
+        ),
+        6,
     ),
 ]
 _FIRST_PERSON_AGE = re.compile(
@@ -140,6 +161,8 @@ def _valid(kind: str, text: str) -> bool:
     digits = sum(c.isdigit() for c in text)
     if kind == "CARD":
         return luhn_valid(text)
+    if kind == "ADDRESS":
+        return digits > 0  # a street name alone ("Place Value", "Via Appia") is not an address
     if kind == "PHONE":
         # 9+ digits, and not a plain year range or a big number written without separators in a sentence
         return 9 <= digits <= 15 and not re.fullmatch(r"\d{4}[-–]\d{4}", text) and not re.fullmatch(r"\d{9,}", text)

@@ -17,10 +17,12 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import re
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from edusdk.models.moderation import Finding
 from edusdk.moderation.policy import Policy
 
 MAX_TOKENS = 128
+CACHE_SIZE = 4096  # sentences whose embeddings are kept (a lesson is re-checked at outline and render)
 _SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _LOCK = threading.Lock()
 Matrix = NDArray[np.float32]
@@ -52,6 +55,9 @@ class Exemplars:
     rules: list[str]  # for copyright aliases: the registry term; else the exemplar text
     suggestions: list[str]
     matrix: Matrix
+    cues: re.Pattern[str] | None = None  # instruction / intent wording ("how do I …", "I'm going to …")
+    cue_discount: float = 0.0  # a sentence with a cue needs `threshold - cue_discount` …
+    cue_margin: float = 1.0  # … and to beat the nearest safe exemplar by `cue_margin` (stricter than `margin`)
 
 
 class MiniLM:
@@ -77,11 +83,47 @@ class MiniLM:
         self.tokenizer.enable_padding()
         bert: Any = transformers.BertModel
         self.model: Any = bert.from_pretrained(str(model_dir)).eval()
+        if os.environ.get("EDUSDK_MODERATION_INT8", "0") == "1":
+            self.model = self.int8(self.model)
+        self._forward: Any = None  # optional replacement encoder (ids, mask) -> hidden states; benchmarks use it
+        self._cache: collections.OrderedDict[str, Matrix] = collections.OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def int8(self, bert: Any) -> Any:
+        """`bert` with its Linear layers dynamically quantised to int8: about 2x faster per prompt on CPU, but the
+        embeddings move (cosine about 0.95 to fp32) and recall drops a little — opt-in (`EDUSDK_MODERATION_INT8=1`).
+        """
+        torch = self._torch
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.ao.quantization.quantize_dynamic(bert, {torch.nn.Linear}, dtype=torch.qint8)
 
     def embed(self, texts: list[str]) -> Matrix:
-        """Unit vectors (len(texts) × 384), one forward pass for the whole batch."""
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+        """Unit vectors (len(texts) × 384), one forward pass for the texts not embedded recently (LRU cache).
+
+        Example:
+            >>> model().embed(["the water cycle"]).shape
+            (1, 384)
+        """
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        with self._cache_lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            fresh = dict(zip(missing, self._embed(missing), strict=True)) if missing else {}
+            for i, text in enumerate(texts):
+                out[i] = fresh[text] if text in fresh else self._cache[text]
+            self._cache.update(fresh)
+            for text in texts:
+                self._cache.move_to_end(text)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return out
+
+    def clear_cache(self) -> None:
+        """Forget the cached sentence embeddings (benchmarks measure cold prompts this way)."""
+        with self._cache_lock:
+            self._cache.clear()
+
+    def _embed(self, texts: list[str]) -> Matrix:
         torch = self._torch
         encoded = self.tokenizer.encode_batch(texts)
         ids = torch.tensor([e.ids for e in encoded])
@@ -96,7 +138,10 @@ class MiniLM:
             torch.set_num_threads(wanted)
         try:
             with torch.inference_mode():
-                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+                if self._forward is not None:
+                    hidden = self._forward(ids, mask)
+                else:
+                    hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, dim=1)
@@ -149,6 +194,7 @@ def exemplars(directory: Path | None = None) -> Exemplars:
         texts.append(alias)
         rules.append(term)
         suggestions.append(suggestion)
+    cues = _cue_pattern(path, data.get("intent_cues", []))
     matrix = model().embed(texts)
     return Exemplars(
         version=str(data.get("version", "1")),
@@ -159,7 +205,22 @@ def exemplars(directory: Path | None = None) -> Exemplars:
         rules=rules,
         suggestions=suggestions,
         matrix=matrix,
+        cues=cues,
+        cue_discount=float(data.get("cue_discount", 0.0)),
+        cue_margin=float(data.get("cue_margin", 1.0)),
     )
+
+
+def _cue_pattern(path: Path, cues: object) -> re.Pattern[str] | None:
+    """One case-insensitive regex for the `intent_cues:` list (regular expressions, matched at word starts)."""
+    if not cues:
+        return None
+    if not isinstance(cues, list):
+        raise BadInputError(f"{path}: intent_cues: expected a list of regular expressions")
+    try:
+        return re.compile(r"(?i)\b(?:" + "|".join(f"(?:{c})" for c in cues) + ")")
+    except re.error as exc:
+        raise BadInputError(f"{path}: intent_cues: invalid regular expression: {exc}") from None
 
 
 def _copyright_aliases(root: Path) -> list[tuple[str, str, str]]:
@@ -202,6 +263,9 @@ def check_texts(texts: list[tuple[str, str]], policy: Policy, *, directory: Path
     categories = [c for c in dict.fromkeys(bank.labels) if c != "safe" and policy.action_for(c) != "allow"]
     safe_best = sims[:, safe_mask].max(axis=1) if safe_mask.any() else np.full(len(units), -1.0)
     best: dict[tuple[int, str], tuple[float, int, int]] = {}
+    # Instruction / intent wording ("how deep do I…", "I'm going to…") lowers the bar, but only with a wider lead
+    # over the safe exemplars: the same topic asked as a lesson has no cue and keeps the normal threshold.
+    cued = np.array([bank.cues is not None and bank.cues.search(s) is not None for _i, s in units], dtype=bool)
     for category in categories:
         columns = np.flatnonzero(labels == category)
         threshold = policy.threshold_for(category)
@@ -210,8 +274,12 @@ def check_texts(texts: list[tuple[str, str]], policy: Policy, *, directory: Path
         arg = sub.argmax(axis=1)
         score = sub[np.arange(len(units)), arg]
         # Copyright is about identity, not intent: a safe teaching context does not make Mickey Mouse free to use.
-        beats_safe = score >= safe_best + bank.margin if category != "copyright" else np.ones(len(units), dtype=bool)
-        for u in np.flatnonzero((score >= threshold) & beats_safe):
+        if category == "copyright":
+            hit = score >= threshold
+        else:
+            hit = (score >= threshold) & (score >= safe_best + bank.margin)
+            hit |= cued & (score >= threshold - bank.cue_discount) & (score >= safe_best + bank.cue_margin)
+        for u in np.flatnonzero(hit):
             key = (units[u][0], category)
             if key not in best or score[u] > best[key][0]:
                 best[key] = (float(score[u]), int(u), int(columns[arg[u]]))

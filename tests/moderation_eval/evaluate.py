@@ -9,6 +9,10 @@ moderation/semantic/ — `check_disjoint` verifies no prompt appears there):
 - unsafe.txt: `category<TAB>prompt`, requests that instruct, glorify or sexualise harm — k12;
 - copyright.txt: protected characters, paraphrases of them, public figures, studio styles — k12;
 - pii.txt: student-written text carrying personal data — k12.
+
+Two sets with those files: the dev set (this folder, 304 prompts; tuned on) and the held-out set (`holdout/`, 128
+prompts written before the last tuning round and not tuned on). Both are printed, separately. Held-out numbers
+BEFORE that round: unsafe P/R 0.833/0.465, copyright 1.000/0.450, PII 0.923/0.800, FPR safe 0.029, hard benign 0.200.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from edusdk.moderation.checks import moderate_texts
 from edusdk.moderation.policy import Policy
 
 HERE = Path(__file__).resolve().parent
+HOLDOUT = HERE / "holdout"
+SETS = {"dev": HERE, "holdout": HOLDOUT}
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
@@ -36,24 +42,24 @@ class Example:
     subcategory: str = ""
 
 
-def load_examples() -> list[Example]:
-    """Every labelled prompt of the evaluation set."""
+def load_examples(directory: Path = HERE) -> list[Example]:
+    """Every labelled prompt of one evaluation set (`HERE`: the dev set; `HOLDOUT`: the held-out set)."""
     examples: list[Example] = []
-    for line in _lines("safe.txt"):
+    for line in _lines(directory / "safe.txt"):
         examples.append(Example("safe", "k12", line))
-    for line in _lines("hard_benign.txt"):
+    for line in _lines(directory / "hard_benign.txt"):
         audience, text = line.split("\t", 1)
         examples.append(Example("hard_benign", audience, text))
-    for line in _lines("unsafe.txt"):
+    for line in _lines(directory / "unsafe.txt"):
         category, text = line.split("\t", 1)
         examples.append(Example("unsafe", "k12", text, category))
-    examples += [Example("copyright", "k12", line) for line in _lines("copyright.txt")]
-    examples += [Example("pii", "k12", line) for line in _lines("pii.txt")]
+    examples += [Example("copyright", "k12", line) for line in _lines(directory / "copyright.txt")]
+    examples += [Example("pii", "k12", line) for line in _lines(directory / "pii.txt")]
     return examples
 
 
-def _lines(name: str) -> list[str]:
-    return [line for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def check_disjoint() -> list[str]:
@@ -67,7 +73,7 @@ def check_disjoint() -> list[str]:
     aliases = yaml.safe_load((root / "copyright_aliases.yaml").read_text(encoding="utf-8"))
     for entry in aliases["aliases"]:
         shipped |= {str(t).casefold() for t in entry["paraphrases"]}
-    return [e.text for e in load_examples() if e.text.casefold() in shipped]
+    return [e.text for d in SETS.values() for e in load_examples(d) if e.text.casefold() in shipped]
 
 
 def flags(report: ModerationReport) -> set[str]:
@@ -83,9 +89,9 @@ def flags(report: ModerationReport) -> set[str]:
     return out
 
 
-def evaluate(print_table: bool = True) -> dict[str, object]:
-    """Run every prompt under its audience's pack (batched per pack); return and print the metrics."""
-    examples = load_examples()
+def evaluate(print_table: bool = True, directory: Path = HERE) -> dict[str, object]:
+    """Run every prompt of one set under its audience's pack (batched per pack); return and print the metrics."""
+    examples = load_examples(directory)
     reports: list[ModerationReport | None] = [None] * len(examples)
     started = time.perf_counter()
     for audience in sorted({e.audience for e in examples}):
@@ -117,7 +123,9 @@ def evaluate(print_table: bool = True) -> dict[str, object]:
     metrics["per_category"] = rows
     metrics["missed"] = misses
     if print_table:
-        print(f"moderation eval: {len(examples)} prompts, {metrics['ms_per_prompt_batched']:.1f} ms/prompt (batched)")
+        name = "dev" if directory == HERE else directory.name
+        ms = metrics["ms_per_prompt_batched"]
+        print(f"moderation eval ({name} set): {len(examples)} prompts, {ms:.1f} ms/prompt (batched)")
         print(f"{'category':<12}{'n':>5}{'precision':>11}{'recall':>9}{'FPR':>8}")
         for row in rows:
             print(f"{row['category']:<12}{row['positives']:>5}{row['precision']:>11.3f}{row['recall']:>9.3f}"
@@ -135,4 +143,6 @@ if __name__ == "__main__":
     overlap = check_disjoint()
     if overlap:
         raise SystemExit(f"eval prompts also used as exemplars: {overlap}")
-    evaluate()
+    for name, folder in SETS.items():
+        print(f"== {name} set ==")
+        evaluate(directory=folder)
