@@ -12,6 +12,7 @@ from edusdk._lessons import parse_size
 from edusdk.compose.footage import compose_files
 from edusdk.compose.graph import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from edusdk.compose.render import ComposeResult
+from edusdk.compose.renditions import REFRAMES, Reframe
 
 
 def result_json(result: ComposeResult) -> dict[str, Any]:
@@ -38,6 +39,8 @@ def result_json(result: ComposeResult) -> dict[str, Any]:
             for e in result.timeline
         ],
         "cues": len(result.cues),
+        **{k: v for k, v in result.manifest_entry().items() if k in ("poster", "sprite", "thumbs", "renditions",
+                                                                       "quality")},
     }
 
 
@@ -54,12 +57,19 @@ def result_json(result: ComposeResult) -> dict[str, Any]:
 @click.option("--crf", default=DEFAULT_CRF, show_default=True, type=click.IntRange(0, 51))
 @click.option("--no-smart", is_flag=True, help="Re-encode everything, even clips that could be stream-copied.")
 @click.option("--title", default="", help="Title metadata of the output.")
+@click.option("--burn-captions", is_flag=True, help="Also draw the captions onto the frames (forces a re-encode).")
+@click.option("--extras", is_flag=True, help="Also write <stem>.poster.jpg, <stem>.sprite.jpg and <stem>.thumbs.vtt.")
+@click.option("--rendition", "renditions", multiple=True, metavar="NAME",
+              help="Extra output: 1080p, 720p, 480p, 360p, 9:16, 1:1, 4:5, 16:9 or WxH (repeatable).")  # fmt: skip
+@click.option("--reframe", default="blur", show_default=True, type=click.Choice(REFRAMES),
+              help="Reframing for another aspect ratio: blurred-background pad or centre crop.")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @json_option
 @click.pass_context
 def compose(
     ctx: click.Context, clips: tuple[str, ...], output: str, transitions: tuple[str, ...], captions: str | None,
-    size: str | None, fps: int | None, preset: str, crf: int, no_smart: bool, title: str, quiet: bool,
+    size: str | None, fps: int | None, preset: str, crf: int, no_smart: bool, title: str,
+    burn_captions: bool, extras: bool, renditions: tuple[str, ...], reframe: Reframe, quiet: bool,
     as_json: bool,
 ) -> None:  # fmt: skip
     """Join video files (any codec, size, frame rate) with transitions into one H.264 MP4.
@@ -78,6 +88,7 @@ def compose(
     result = compose_files(
         list(clips), list(transitions), output=output, captions=captions,
         size=parse_size(size) if size else None, fps=fps, preset=preset, crf=crf, smart=not no_smart, title=title,
+        burn_captions=burn_captions, extras=extras, renditions=list(renditions), reframe=reframe,
     )  # fmt: skip
 
     def human() -> None:

@@ -21,6 +21,7 @@ from edusdk._media import probe
 from edusdk.compose.captions import parse_captions
 from edusdk.compose.graph import DEFAULT_CRF, DEFAULT_PRESET
 from edusdk.compose.render import ComposeResult, render
+from edusdk.compose.renditions import Reframe
 from edusdk.models.engine import Clip
 from edusdk.models.script import TRANSITION_NAMES, Script, Shot, Transition
 
@@ -75,11 +76,17 @@ def compose_files(
     crf: int = DEFAULT_CRF,
     smart: bool = True,
     title: str = "",
+    burn_captions: bool = False,
+    extras: bool = False,
+    renditions: Sequence[str] = (),
+    reframe: Reframe = "blur",
 ) -> ComposeResult:
     """Join video `files` in order into `output` (MP4, H.264) with `transitions` between them.
 
     `size`/`fps` default to the first clip's (its size rounded down to even numbers, its rate rounded).
     Clips that already share the output's codec parameters are smart-rendered (see `render`).
+    `burn_captions` draws the captions onto the frames too (a full re-encode); `extras` adds a poster and a
+    thumbnail sprite; `renditions` extra sizes/aspects reframed by `reframe` (see `render`).
 
     Raises:
         BadInputError: no files, an unknown transition (the valid names are listed), a transition longer
@@ -129,4 +136,5 @@ def compose_files(
         outline_hash="", bible="", shots=shots, variables={},
     )  # fmt: skip
     return render(script, clips, output=Path(output), width=width, height=height, fps=rate, preset=preset,
-                  crf=crf, smart=smart, cues=cues)  # fmt: skip
+                  crf=crf, smart=smart, cues=cues, burn_captions=burn_captions, extras=extras,
+                  renditions=renditions, reframe=reframe)  # fmt: skip

@@ -15,6 +15,7 @@ from pathlib import Path
 import ffmpeg
 
 from edusdk._errors import BadInputError
+from edusdk.compose.burn import fonts_dir
 from edusdk.compose.timeline import check_joins, lesson_frames, transition_frames, visible_starts
 from edusdk.models.engine import Clip
 from edusdk.models.script import Transition
@@ -107,11 +108,13 @@ def build_compose_command(
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
     title: str = "",
+    burn: Path | None = None,
 ) -> list[str]:
     """ffmpeg arguments (without the binary, with `-y`) that compose `inputs` into one H.264 MP4.
 
     `transitions[i]` joins input i to input i+1; a trailing extra transition (the last shot's) is ignored.
-    `captions`, a WebVTT file, becomes a soft `mov_text` subtitle track.
+    `captions`, a WebVTT file, becomes a soft `mov_text` subtitle track. `burn`, an ASS script (see
+    `burn.to_ass`), is drawn onto the frames by libass with the bundled DejaVu fonts.
 
     Example:
         >>> args = build_compose_command([a, b], [Transition(name="fade", duration_s=0.5)],
@@ -155,6 +158,10 @@ def build_compose_command(
                 duration=exact_seconds(join.frames, fps),
                 offset=xfade_offset(starts[i + 1], fps),
             )
+
+    if burn is not None:
+        fonts = fonts_dir()
+        video = video.subtitles(filename=str(burn), fontsdir=str(fonts) if fonts else None)
 
     outputs: list[ffmpeg.VideoStream | ffmpeg.SubtitleStream] = [video]
     options: dict[str, str | int] = {"preset": preset, "crf": crf, "movflags": "+faststart"}

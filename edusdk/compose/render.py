@@ -8,17 +8,22 @@ renamed only after the probed video has exactly the frames the timeline promised
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from edusdk._errors import BadInputError, MediaError
 from edusdk._fs import atomic_output, check_output_path
 from edusdk._media import probe, run_ffmpeg
+from edusdk.compose.burn import to_ass
 from edusdk.compose.captions import cues_for, to_srt, to_webvtt
+from edusdk.compose.extras import poster_time, write_poster, write_sprite
 from edusdk.compose.graph import DEFAULT_CRF, DEFAULT_PRESET, Join, build_compose_command
+from edusdk.compose.quality import QualityReport, QualityThresholds, check_quality, in_shots
+from edusdk.compose.renditions import REFRAMES, Reframe, Rendition, parse_rendition, render_renditions
 from edusdk.compose.smart import SmartOutcome, smart_render
 from edusdk.compose.timeline import build_timeline, lesson_frames, transition_frames
 from edusdk.models.engine import Clip
@@ -40,11 +45,36 @@ class ComposeResult(BaseModel):
     method: Literal["smart", "full"] = "full"
     note: str = ""  # why the full path ran, or how many frames the smart path copied
     copied_frames: int = 0
+    poster: Path | None = None
+    sprite: Path | None = None
+    thumbs: Path | None = None  # the WebVTT thumbnails track pointing into `sprite`
+    renditions: list[Rendition] = Field(default_factory=list)
+    quality: QualityReport | None = None  # black / frozen stretches found in the final video
+
+    def extra_files(self) -> list[Path]:
+        """The poster, sprite, thumbnails track and renditions written beside the video (to clean up on failure)."""
+        paths = [self.poster, self.sprite, self.thumbs, *(r.path for r in self.renditions)]
+        return [p for p in paths if p is not None]
 
     def manifest_entry(self) -> dict[str, object]:
         """What the lesson manifest records about the composition."""
-        return {"method": self.method, "note": self.note, "copied_frames": self.copied_frames,
-                "frames": self.info.frames}  # fmt: skip
+        entry: dict[str, object] = {
+            "method": self.method,
+            "note": self.note,
+            "copied_frames": self.copied_frames,
+            "frames": self.info.frames,
+        }
+        for key, path in (("poster", self.poster), ("sprite", self.sprite), ("thumbs", self.thumbs)):
+            if path is not None:
+                entry[key] = str(path)
+        if self.quality is not None:
+            entry["quality"] = self.quality.as_dict()
+        if self.renditions:
+            entry["renditions"] = [
+                {"name": r.name, "width": r.width, "height": r.height, "path": str(r.path), "reframe": r.reframe}
+                for r in self.renditions
+            ]
+        return entry
 
 
 def _check_result(info: VideoInfo, *, frames: int, width: int, height: int) -> None:
@@ -73,6 +103,12 @@ def render(
     crf: int = DEFAULT_CRF,
     smart: bool = True,
     cues: Sequence[CaptionCue] | None = None,
+    burn_captions: bool = False,
+    extras: bool = False,
+    renditions: Sequence[str] = (),
+    reframe: Reframe = "blur",
+    quality_checks: bool = True,
+    thresholds: QualityThresholds | None = None,
 ) -> ComposeResult:
     """Join `clips` (one per shot, in order) with the script's transitions into `output` (an MP4).
 
@@ -80,6 +116,13 @@ def render(
     track. With `smart` (the default) clips that share the final encode's codec parameters are only
     re-encoded around transitions; `smart=False` forces the full re-encode. The frames are the same.
     `cues` replaces the captions made from the narration (e.g. a caption file the user brought).
+    `burn_captions` also draws the captions onto the frames (styled for the frame size, see `burn.py`);
+    that changes every frame, so it always takes the full re-encode path. `extras` also writes a poster
+    (`<stem>.poster.jpg`) and a thumbnail sprite (`<stem>.sprite.jpg` + `<stem>.thumbs.vtt`), see `extras.py`.
+    `renditions` (e.g. `["720p", "9:16", "1:1"]`) writes `<stem>.<name>.mp4` too, reframed by `reframe`
+    (`blur` pad or centre `crop`) where the aspect ratio changes, see `renditions.py`. `quality_checks`
+    (on by default) decodes the result once through blackdetect/freezedetect and reports stretches longer
+    than `thresholds` (or the script's `max_black_s`/`max_freeze_s` variables), see `quality.py`.
 
     Example:
         >>> result = render(script, clips, output=Path("out/lesson.mp4"), width=1280, height=720, fps=30)
@@ -100,6 +143,11 @@ def render(
     if missing:
         raise MediaError(f"clip file(s) not found: {', '.join(missing)}")
     expected_frames = round(timeline[-1].end_s * fps)
+    for spec in renditions:  # bad names fail before any work
+        parse_rendition(spec, width=width, height=height)
+    limits = QualityThresholds.for_script(script, thresholds) if quality_checks else None
+    if reframe not in REFRAMES:
+        raise BadInputError(f"unknown reframe {reframe!r}; valid: {', '.join(REFRAMES)}")
 
     # 2. Captions from the narration, on the same timeline.
     duration = expected_frames / fps
@@ -114,25 +162,59 @@ def render(
     with atomic_output(captions) as tmp_captions, atomic_output(srt) as tmp_srt:
         tmp_captions.write_text(to_webvtt(cues), encoding="utf-8")
         tmp_srt.write_text(to_srt(cues), encoding="utf-8")
-        with atomic_output(output, suffix=".mp4") as tmp_video:
+        with atomic_output(output, suffix=".mp4") as tmp_video, tempfile.TemporaryDirectory() as work:
+            # With renditions, captions are burned at each frame size in the pass that writes them all.
+            per_size = burn_captions and bool(renditions)
+            burn_now = burn_captions and not per_size
+            composed = Path(work) / "master.mp4" if per_size else tmp_video
+            ass = Path(work) / "captions.ass"  # a working file for libass, never an output
+            if burn_now:
+                ass.write_text(to_ass(cues, width, height), encoding="utf-8")
             args = build_compose_command(  # also validates the settings before the smart path runs
                 list(clips), transitions, width=width, height=height, fps=fps, captions=tmp_captions,
-                output=tmp_video, preset=preset, crf=crf, title=script.title,
+                output=composed, preset=preset, crf=crf, title=script.title, burn=ass if burn_now else None,
             )  # fmt: skip
             outcome = SmartOutcome(False, "smart rendering was turned off")
-            if smart:
+            if burn_now:  # every frame changes, so no packet can be copied from the clips
+                outcome = SmartOutcome(False, "burned-in captions change every frame: full re-encode")
+            elif smart:
                 outcome = smart_render(
                     [Path(c.path) for c in clips],
                     [lesson_frames(c.num_frames, c.fps, fps) for c in clips],
                     [Join(t.name, transition_frames(t, fps)) for t in transitions[: len(clips) - 1]],
-                    width=width, height=height, fps=fps, captions=tmp_captions, output=tmp_video,
+                    width=width, height=height, fps=fps, captions=tmp_captions, output=composed,
                     preset=preset, crf=crf, title=script.title,
                 )  # fmt: skip
             if not outcome.ok:
                 run_ffmpeg(args, what=f"composing {output.name} from {len(clips)} clips")
-            # 4. Verify what was written, not what was asked for.
-            info = probe(tmp_video)
-            _check_result(info, frames=expected_frames, width=width, height=height)
+            versions: list[Rendition] = []
+            if per_size:
+                _check_result(probe(composed), frames=expected_frames, width=width, height=height)
+                versions = render_renditions(composed, renditions, width=width, height=height, frames=expected_frames,
+                                             output=output, reframe=reframe, preset=preset, crf=crf, burn_cues=cues,
+                                             master_copy=tmp_video)  # fmt: skip
+                how = "smart" if outcome.ok else "full"
+                outcome = SmartOutcome(False, f"burned-in captions change every frame: composed ({how}), then burned "
+                                              f"at each size while writing {len(versions)} rendition(s)")  # fmt: skip
+            made: dict[str, Path] = {}
+            try:
+                # 4. Verify what was written, not what was asked for.
+                info = probe(tmp_video)
+                _check_result(info, frames=expected_frames, width=width, height=height)
+                report = None
+                if limits is not None:
+                    report = in_shots(check_quality(tmp_video, duration_s=info.duration_s, thresholds=limits), timeline)
+                if not per_size:
+                    versions = render_renditions(tmp_video, renditions, width=width, height=height,
+                                                 frames=expected_frames, output=output, reframe=reframe,
+                                                 preset=preset, crf=crf)  # fmt: skip
+                if extras:
+                    made = _write_extras(tmp_video, output, script, timeline, info.duration_s, width, height)
+            except BaseException:
+                for version in versions:
+                    if version.path is not None:
+                        version.path.unlink(missing_ok=True)
+                raise
 
     note = (f"copied {outcome.copied_frames} of {expected_frames} frames, encoded {outcome.encoded_frames}"
             if outcome.ok else outcome.reason)  # fmt: skip
@@ -146,4 +228,24 @@ def render(
         method="smart" if outcome.ok else "full",
         note=note,
         copied_frames=outcome.copied_frames,
+        renditions=versions,
+        quality=report,
+        **made,
     )
+
+
+def _write_extras(video: Path, output: Path, script: Script, timeline: list[TimelineEntry], duration_s: float,
+                  width: int, height: int) -> dict[str, Path]:  # fmt: skip
+    """Poster and sprite from the checked (still temporary) video; all of them or none are left on failure."""
+    poster = output.with_name(f"{output.stem}.poster.jpg")
+    made: dict[str, Path] = {}
+    try:
+        made["poster"] = write_poster(video, poster, at_s=poster_time(script, timeline))
+        sprite = write_sprite(video, duration_s=duration_s, width=width, height=height,
+                              image=output.with_name(f"{output.stem}.sprite.jpg"))  # fmt: skip
+        made["sprite"], made["thumbs"] = sprite.image, sprite.vtt
+    except BaseException:
+        for path in made.values():
+            path.unlink(missing_ok=True)
+        raise
+    return made
