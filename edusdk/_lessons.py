@@ -11,10 +11,12 @@ import json
 import platform
 import re
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from edusdk._errors import BadInputError, PolicyRefusedError
 from edusdk._fs import check_output_path, write_text_atomic
@@ -22,7 +24,7 @@ from edusdk._media import ffmpeg_version
 from edusdk._version import __version__
 from edusdk.compose import render as compose_render
 from edusdk.engine import VideoEngine
-from edusdk.models.engine import ShotRequest
+from edusdk.models.engine import Clip, ShotRequest
 from edusdk.models.lesson import Lesson, Manifest
 from edusdk.models.outline import AspectRatio, Outline
 from edusdk.models.script import Script
@@ -87,12 +89,18 @@ class LessonsResource:
         fps: int = DEFAULT_FPS,
         engine: str | VideoEngine | None = None,
         on_progress: RenderProgressCallback | None = None,
+        burn_captions: bool = False,
+        extras: bool = False,
+        renditions: Sequence[str] = (),
+        reframe: Literal["blur", "crop"] = "blur",
     ) -> Lesson:
         """Render a lesson video with its captions and `lesson.json` manifest.
 
         `source` is an Outline (expanded with its template) or a Script (rendered as is, e.g. after
         hand-editing). Moderation runs before any engine call: a `block` decision raises
         PolicyRefusedError; `review` renders but the lesson is not publishable until approved.
+        `burn_captions`, `extras` (poster + thumbnail sprite) and `renditions` (e.g. `["720p", "9:16"]`, reframed
+        by `reframe`) are passed to `edusdk.compose.render`; what they wrote is listed in the manifest's `compose`.
 
         Example:
             >>> lesson = client.lessons.render(Outline.from_file("photosynthesis.yaml"), output="out/lesson.mp4")
@@ -120,7 +128,7 @@ class LessonsResource:
         video_engine = self._client.engine(engine)
         shot_count = len(script.shots)
         with tempfile.TemporaryDirectory(prefix="edusdk-render-") as work:
-            clips = []
+            jobs: list[tuple[ShotRequest, Path]] = []
             for i, shot in enumerate(script.shots):
                 request = ShotRequest(
                     shot_id=shot.id,
@@ -135,18 +143,14 @@ class LessonsResource:
                     on_screen=shot.on_screen,
                     image=shot.on_screen.image if shot.mode == "image" else None,
                 )
-
-                def shot_progress(fraction: float, i: int = i) -> None:
-                    report(RenderProgress("generate", i, shot_count, fraction))
-
-                clips.append(
-                    video_engine.generate(
-                        request, output=Path(work) / f"{i:03d}-{shot.id}.mp4", on_progress=shot_progress
-                    )
-                )
+                jobs.append((request, Path(work) / f"{i:03d}-{shot.id}.mp4"))
+            clips = generate_shots(video_engine, jobs, report)  # concurrently for engines with max_concurrency
             moderation = moderation.merged(self._client.moderation.videos.check_clips(clips))  # frame checks
             report(RenderProgress("compose", shot_count, shot_count, 0.0))
-            composed = compose_render(script, clips, output=output, width=width, height=height, fps=fps)
+            composed = compose_render(
+                script, clips, output=output, width=width, height=height, fps=fps, burn_captions=burn_captions,
+                extras=extras, renditions=renditions, reframe=reframe,
+            )  # burned captions, poster/sprite and renditions: see edusdk.compose.render
 
         lesson_id = lesson_id_for(script, width=width, height=height, fps=fps, engine=video_engine.name)
         # Frame checks on the final video, then C2PA signing (or a plain AI-generated label), atomically.
@@ -181,6 +185,8 @@ class LessonsResource:
             composed.captions.unlink(missing_ok=True)
             if composed.srt is not None:
                 composed.srt.unlink(missing_ok=True)
+            for extra in composed.extra_files():
+                extra.unlink(missing_ok=True)
             raise
 
         report(RenderProgress("register", shot_count, shot_count, 1.0))
@@ -212,3 +218,72 @@ def lesson_id_for(script: Script, *, width: int, height: int, fps: int, engine: 
         sort_keys=True,
     )
     return "les_" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class _ShotsCancelled(Exception):
+    """Raised inside a shot's progress callback once another shot failed: its wait stops early."""
+
+
+def engine_concurrency(engine: VideoEngine) -> int:
+    """How many shots `engine` takes at once: its `max_concurrency` (remote engines), else 1 (local compute)."""
+    value = getattr(engine, "max_concurrency", 1)
+    return value if isinstance(value, int) and value >= 1 else 1
+
+
+def generate_shots(
+    engine: VideoEngine, jobs: list[tuple[ShotRequest, Path]], report: RenderProgressCallback
+) -> list[Clip]:
+    """Generate every `(request, output)` job; the clips come back in job order.
+
+    Up to `engine_concurrency(engine)` shots run at once in threads (a remote engine only waits on its
+    server); progress is reported per shot, one report at a time. The first failure stops the other
+    shots (queued ones never start; running ones stop at their next progress report) and is raised
+    (the earliest shot's, if several failed).
+
+    Example:
+        >>> clips = generate_shots(RemoteEngine(url, api_key=key), [(request, Path("s01.mp4"))], print)
+        >>> [clip.shot_id for clip in clips]
+        ['s01']
+    """
+    count = len(jobs)
+    lock, failed = threading.Lock(), threading.Event()
+
+    def one(i: int) -> Clip:
+        request, output = jobs[i]
+
+        def progress(fraction: float) -> None:
+            if failed.is_set():
+                raise _ShotsCancelled(request.shot_id)
+            with lock:
+                report(RenderProgress("generate", i, count, fraction))
+
+        if failed.is_set():
+            raise _ShotsCancelled(request.shot_id)
+        try:
+            return engine.generate(request, output=output, on_progress=progress)
+        except _ShotsCancelled:
+            raise
+        except BaseException:
+            failed.set()  # before this worker thread can pick up the next queued shot
+            raise
+
+    workers = min(count, engine_concurrency(engine))
+    if workers <= 1:
+        return [one(i) for i in range(count)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edusdk-shot") as pool:
+        futures = [pool.submit(one, i) for i in range(count)]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:  # e.g. KeyboardInterrupt: stop the shots, then let it propagate
+            failed.set()
+            raise
+        finally:
+            if failed.is_set():
+                for future in futures:
+                    future.cancel()
+    # Every shot has finished or stopped: raise the first real failure, in shot order.
+    for future in futures:
+        error = None if future.cancelled() else future.exception()
+        if error is not None and not isinstance(error, _ShotsCancelled):
+            raise error
+    return [future.result() for future in futures]

@@ -36,6 +36,7 @@ MIN_POLL_INTERVAL_S = 0.05
 MAX_POLL_INTERVAL_S = 10.0
 RETRY_STATUSES = frozenset({408, 409, 429})  # and every 5xx
 DOWNLOAD_CHUNK = 1 << 16
+DEFAULT_MAX_CONCURRENCY = 4  # shots of one lesson in flight at once (`lessons.render` reads `max_concurrency`)
 
 # What a server that is not edusdk's (no GET /engine) is assumed to do.
 DEFAULT_CAPABILITIES = EngineCapabilities(name="remote", modes=("text", "image"), min_size=16, max_size=4096,
@@ -66,6 +67,7 @@ class RemoteBase:
         timeout: float = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
         poll_interval: float = DEFAULT_POLL_INTERVAL_S,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
         self.base_url = (base_url or os.environ.get("EDUSDK_REMOTE_URL") or DEFAULT_BASE_URL).rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
@@ -75,6 +77,11 @@ class RemoteBase:
         if timeout <= 0 or max_retries < 0 or poll_interval <= 0:
             raise BadInputError("timeout and poll_interval must be > 0, max_retries >= 0")
         self.timeout, self.max_retries, self.poll_interval = timeout, max_retries, poll_interval
+        if max_concurrency < 1:
+            raise BadInputError(f"max_concurrency {max_concurrency} must be >= 1")
+        # The server renders; we only wait. `lessons.render` sends this many shots at once (one client,
+        # httpx.Client is thread-safe); local engines have no such attribute and stay sequential.
+        self.max_concurrency = max_concurrency
         self._capabilities: EngineCapabilities | None = None
 
     # --- requests -----------------------------------------------------------------------------------
