@@ -3,12 +3,10 @@
 1. Ingest: `Analytics.record` of compact events (validation, HMAC pseudonyms, duplicate checks, executemany in
    10k-row transactions) vs a raw `sqlite3.executemany` of the same already-normalised rows into the same schema
    in one transaction (the floor), both on a fresh SQLite file in WAL mode; PostgreSQL too when
-   EDUSDK_TEST_POSTGRES_URL is set (a throw-away schema).
+   EDUSDK_TEST_POSTGRES_URL is set (a throw-away schema). The floor of the schema before migration 0002 (UNIQUE
+   text statement id, index on the 64-hex student HMAC) is measured the same way, for comparison.
 2. Queries on the store holding all the events: the retention curve and drop-off per shot of one lesson, and the
    variant comparison (completion per template-variable value, z-test, P(best)) over all lessons.
-
-   Two candidate schemas (64-bit integer statement key, student key index or none) are timed as raw floors too,
-   for reference: they show where the schema's random-key B-tree inserts cost.
 
 Targets: ingest ≥ 100,000 events/s on SQLite; each query ≤ 0.5 s at 1 M events.
 3. Reliability: 4 processes × 50,000 events (EDUSDK_BENCH_WRITER_EVENTS) into one SQLite file → the exact count.
@@ -52,7 +50,10 @@ REPEATS = 3
 
 def manifest(index: int) -> Manifest:
     lesson_id = f"lesson-{index:03d}"
-    variables = {"protagonist": ("robot", "kangaroo", "fox")[index % 3], "grade": 3 + index % 4}
+    variables: dict[str, str | int | float] = {
+        "protagonist": ("robot", "kangaroo", "fox")[index % 3],
+        "grade": 3 + index % 4,
+    }
     shots = [
         Shot(id=f"s{i}", section=i, prompt=f"shot {i} of {lesson_id}", duration_s=SHOT_S, seed=i) for i in range(SHOTS)
     ]
@@ -111,7 +112,7 @@ def events(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         lesson = f"lesson-{rng.randrange(LESSONS):03d}"
         student = f"student-{rng.randrange(STUDENTS)}"
         stop = length if rng.random() < 0.35 else rng.uniform(1, length)
-        t, at = 0.0, 1_740_000_000 + session * 7
+        t, at = 0.0, 1_740_000_000.0 + session * 7
         base = {"lesson_id": lesson, "student_id": student, "session_id": f"sess-{session}"}
         while t < stop and made < n:
             end = min(stop, t + rng.uniform(5, 25))
@@ -133,55 +134,40 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def raw_sqlite_baseline(path: Path, rows: list[tuple[Any, ...]]) -> float:
-    """The floor: the same rows, the same schema and indexes, one executemany in one transaction."""
-    engine = create_engine(f"sqlite:///{path}")
-    from sqlmodel import SQLModel
+# analytics_events before migration 0002: the text statement id UNIQUE, the 64-hex student HMAC indexed.
+OLD_COLUMNS = [c for c in COLUMNS if c not in ("statement_key", "student_key")]
+OLD_SCHEMA = [
+    "CREATE TABLE analytics_events (id INTEGER PRIMARY KEY, statement_id VARCHAR(36) NOT NULL UNIQUE, "
+    + ", ".join(f"{c} {'FLOAT' if c == 'timestamp' else ''}" for c in OLD_COLUMNS[1:])
+    + ")",
+    "CREATE INDEX ix_analytics_events_lesson ON analytics_events (lesson_id)",
+    "CREATE INDEX ix_analytics_events_student ON analytics_events (student)",
+]
 
-    SQLModel.metadata.create_all(engine, tables=ANALYTICS_TABLES)
-    engine.dispose()
+
+def raw_sqlite_baseline(path: Path, rows: list[tuple[Any, ...]], *, old_schema: bool = False) -> float:
+    """The floor: the same rows, the same schema and indexes (the current one, or the one before 0002), one
+    executemany in one transaction."""
+    columns = OLD_COLUMNS if old_schema else list(COLUMNS)
+    if old_schema:
+        with sqlite3.connect(path) as setup:
+            for ddl in OLD_SCHEMA:
+                setup.execute(ddl)
+        rows = [row[: len(columns)] for row in rows]  # the key columns are the last two
+    else:
+        engine = create_engine(f"sqlite:///{path}")
+        from sqlmodel import SQLModel
+
+        SQLModel.metadata.create_all(engine, tables=ANALYTICS_TABLES)
+        engine.dispose()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    marks = ", ".join("?" * len(COLUMNS))
+    marks = ", ".join("?" * len(columns))
     started = time.perf_counter()
     conn.execute("BEGIN")
-    conn.executemany(f"INSERT INTO analytics_events ({', '.join(COLUMNS)}) VALUES ({marks})", rows)
+    conn.executemany(f"INSERT INTO analytics_events ({', '.join(columns)}) VALUES ({marks})", rows)
     conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    conn.close()
-    return elapsed
-
-
-# Candidate schemas for analytics_events (not adopted yet), measured as raw floors in the same run: the 36-char
-# UNIQUE statement id and the 64-hex student index are random-key B-tree inserts; 64-bit integer keys shrink them.
-_CANDIDATE_COLUMNS = "k INTEGER, sk INTEGER, " + ", ".join(
-    f"{c} {'REAL' if c in ('timestamp',) else ''}" for c in COLUMNS
-)
-CANDIDATES = {
-    "int keys (UNIQUE statement key, student key index)": [
-        "CREATE UNIQUE INDEX ik ON e(k)",
-        "CREATE INDEX isk ON e(sk)",
-    ],
-    "int statement key, no student index": ["CREATE UNIQUE INDEX ik ON e(k)"],
-}
-
-
-def candidate_floor(path: Path, rows: list[tuple[Any, ...]], indexes: list[str]) -> float:
-    """Raw executemany (10k-row transactions) into a candidate schema: rowid table, lesson index + `indexes`."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-262144", "temp_store=MEMORY"):
-        conn.execute(f"PRAGMA {pragma}")
-    conn.execute(f"CREATE TABLE e (id INTEGER PRIMARY KEY, {_CANDIDATE_COLUMNS})")
-    for ddl in ["CREATE INDEX il ON e(lesson_id)", *indexes]:
-        conn.execute(ddl)
-    data = [(int(r[0].replace("-", "")[:16], 16) - (1 << 63), int(r[3][:16], 16) - (1 << 63), *r) for r in rows]
-    marks = ", ".join("?" * len(data[0]))
-    started = time.perf_counter()
-    for start in range(0, len(data), 10_000):
-        conn.execute("BEGIN")
-        conn.executemany(f"INSERT INTO e VALUES (NULL, {marks}) ON CONFLICT DO NOTHING", data[start : start + 10_000])
-        conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
     return elapsed
@@ -249,10 +235,7 @@ def run(print_table: bool = True) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         floor = raw_sqlite_baseline(Path(tmp) / "raw.db", rows)
-        candidates = [
-            (name, candidate_floor(Path(tmp) / f"candidate{i}.db", rows, ddl))
-            for i, (name, ddl) in enumerate(CANDIDATES.items())
-        ]
+        old_floor = raw_sqlite_baseline(Path(tmp) / "raw-old.db", rows, old_schema=True)
         del rows
         with Analytics(str(Path(tmp) / "store.db"), config=CONFIG) as store:
             elapsed = ingest(store, batch)
@@ -267,10 +250,16 @@ def run(print_table: bool = True) -> list[dict[str, Any]]:
                 }
             )
             results += queries(store)
-        for name, seconds in candidates:
-            results.append(
-                {"measure": f"raw floor, {name}", "value": n / seconds, "unit": "events/s", "target": "(reference)"}
-            )
+        results.append(
+            {
+                "measure": "raw floor, schema before 0002 (text UNIQUE id + student index)",
+                "value": n / old_floor,
+                "unit": "events/s",
+                "target": "(reference)",
+                "baseline": n / floor,
+                "ratio": floor / old_floor,
+            }
+        )
         results.append(concurrent_writers(tmp, int(os.environ.get("EDUSDK_BENCH_WRITER_EVENTS", "50000"))))
         pg_url = os.environ.get("EDUSDK_TEST_POSTGRES_URL")
         if pg_url:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from edusdk.analytics import AnalyticsConfig, Event, EventError, from_xapi, to_xapi
+from edusdk.analytics import events as events_module
 from edusdk.analytics.events import VERBS, VIDEO_EXT, normalize
 
 CONFIG = AnalyticsConfig(key="k1", home_page="https://school.example")
@@ -123,3 +124,51 @@ BAD = [
 def test_malformed_events_say_why(payload: Any, reason: str) -> None:
     with pytest.raises(EventError, match=reason.replace("(", r"\(")):
         normalize(payload, CONFIG)
+
+
+BASE = {"type": "play", "lesson_id": "frac-1", "student_id": "alice", "session_id": "s", "wall_time": 1_740_000_000}
+FAST_CASES = [
+    {},
+    {"video_time": 3},
+    {"video_time": 2.5, "id": "6F1C4B1E-0000-4000-8000-000000000000"},
+    {"type": "initialize", "video_time": None},
+    {"type": "complete", "video_time": 60.0, "wall_time": 1_740_000_000.5},
+    {"wall_time": "2025-03-01T10:00:00+01:00", "video_time": 1.0},  # not fast: an ISO string
+    {"video_time": 1.0, "progress": 0.5},  # not fast: another key
+    {"video_time": True},
+    {"video_time": float("nan")},
+    {"video_time": -1},
+    {"video_time": 1.0, "lesson_id": ""},
+    {"video_time": 1.0, "session_id": 7},
+    {"video_time": 1.0, "wall_time": True},
+    {"video_time": 1.0, "id": "not-a-uuid"},
+    {"type": "pause"},
+]
+
+
+def _full_path(obj: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    with monkeypatch.context() as patch:
+        patch.setattr(events_module, "_fast_compact", lambda *_: None)
+        try:
+            return events_module.normalize_compact(obj, CONFIG)
+        except EventError as exc:
+            return str(exc)
+
+
+@pytest.mark.parametrize("change", FAST_CASES)
+def test_the_fast_path_gives_exactly_the_full_paths_row_or_reason(
+    change: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    obj = {**BASE, **change}
+    try:
+        fast: Any = events_module.normalize_compact(obj, CONFIG)
+    except EventError as exc:
+        fast = str(exc)
+    assert fast == _full_path(obj, monkeypatch)
+
+
+def test_rows_carry_the_integer_keys_of_their_statement_and_student() -> None:
+    row = normalize({**BASE, "video_time": 1.0}, CONFIG)
+    assert row.statement_key == events_module.statement_key(row.statement_id)
+    assert row.student_key == int.from_bytes(bytes.fromhex(row.student[:16]), "big", signed=True)
+    assert -(2**63) <= row.statement_key < 2**63

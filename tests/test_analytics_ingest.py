@@ -10,11 +10,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 import test_analytics_support as support
 from sqlalchemy import text
 from test_analytics_support import CONFIG, event, register, watch
 
 from edusdk.analytics import Analytics
+from edusdk.analytics import events as events_module
 from edusdk.analytics.events import to_xapi
 
 analytics, pg_schema_engine = support.analytics, support.pg_schema_engine  # the shared fixtures
@@ -57,6 +59,20 @@ def test_statement_ids_are_idempotent_and_clashes_are_rejected(analytics: Analyt
     clash = analytics.record([{**first, "video_time": 9.0}])
     assert clash.rejected == 1 and "already stored with a different body" in clash.errors[0]["reason"]
     assert count(analytics) == 1 and count(analytics, "analytics_rejected") == 1
+
+
+def test_a_statement_key_collision_is_rejected_with_a_reason_never_dropped(
+    analytics: Analytics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(events_module, "statement_key", lambda _sid: 42)  # every id gets the same 64-bit key
+    a, b, c = ({**event("play", "alice", "a1", t, 0), "id": str(uuid.uuid4())} for t in (1.0, 2.0, 3.0))
+    first = analytics.record([a, b, a])  # in one batch: a stored, b collides, a again is a duplicate
+    assert (first.stored, first.duplicates, first.rejected) == (1, 1, 1)
+    assert "collides with stored id " + a["id"] in first.errors[0]["reason"]
+    later = analytics.record([c, a])  # against the stored row
+    assert (later.stored, later.duplicates, later.rejected) == (0, 1, 1)
+    assert "collides" in later.errors[0]["reason"]
+    assert count(analytics) == 1 and count(analytics, "analytics_rejected") == 2
 
 
 def row_event_of(compact: dict[str, Any]) -> Any:

@@ -1,4 +1,5 @@
-"""Alembic: the first migration creates exactly the schema the models describe, on SQLite and PostgreSQL."""
+"""Alembic: the migrations create exactly the schema the models describe, on SQLite and PostgreSQL; 0002 moves
+lookups onto integer keys and backfills rows stored under 0001."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import test_analytics_support as support
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import MetaData, create_engine, inspect
+from sqlalchemy import MetaData, create_engine, inspect, text
 from test_analytics_support import CONFIG, watch
 
 from edusdk.analytics import Analytics
+from edusdk.analytics.events import normalize
+from edusdk.analytics.ingest import COLUMNS
 from edusdk.analytics.migrations import current, upgrade
 from edusdk.analytics.tables import ANALYTICS_TABLES
 from edusdk.cli import main
@@ -30,7 +33,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 
 def test_first_migration_creates_everything(engine: Any) -> None:
     assert current(engine) is None
-    assert upgrade(engine=engine) == "0001"
+    assert upgrade(engine=engine) == "0002"
     names = set(inspect(engine).get_table_names())
     assert {t.name for t in ANALYTICS_TABLES} <= names
     ours = MetaData()  # only the analytics tables (other parts of edusdk share SQLModel's metadata)
@@ -41,7 +44,7 @@ def test_first_migration_creates_everything(engine: Any) -> None:
         assert compare_metadata(MigrationContext.configure(conn), ours) == []
     with Analytics(engine=engine, config=CONFIG) as store:
         assert store.record(watch("a", "s", 0, 3)).stored == 2
-    assert upgrade(engine=engine) == "0001"  # idempotent
+    assert upgrade(engine=engine) == "0002"  # idempotent
 
 
 def test_a_store_created_database_is_adopted(tmp_path: Path) -> None:
@@ -50,4 +53,24 @@ def test_a_store_created_database_is_adopted(tmp_path: Path) -> None:
         store.record(watch("a", "s", 0, 3))
     result = CliRunner().invoke(main, ["analytics", "migrate", "--db", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    assert '"revision": "0001"' in result.stdout
+    assert '"revision": "0002"' in result.stdout
+
+
+def test_0002_backfills_keys_of_rows_stored_under_0001(engine: Any) -> None:
+    assert upgrade(engine=engine, revision="0001") == "0001"
+    rows = [normalize(e, CONFIG) for e in watch("old", "s", 0, 3) + watch("other", "t", 1, 2)]
+    old_columns = [c for c in COLUMNS if c not in ("statement_key", "student_key")]
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"INSERT INTO analytics_events ({', '.join(old_columns)}) VALUES (:{', :'.join(old_columns)})"),
+            [{c: getattr(row, c) for c in old_columns} for row in rows],
+        )
+    assert upgrade(engine=engine) == "0002"
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT statement_key, student_key FROM analytics_events ORDER BY id")).all()
+    assert keys == [(row.statement_key, row.student_key) for row in rows]
+    with Analytics(engine=engine, config=CONFIG) as store:
+        again = store.record([{**watch("old", "s", 0, 3)[0], "id": rows[0].statement_id}, watch("old", "s", 0, 3)[1]])
+        assert (again.stored, again.duplicates) == (0, 2)  # the same ids as before the migration
+        assert len(store.export("old")["statements"]) == 2
+        assert store.forget("old") == 2

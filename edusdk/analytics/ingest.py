@@ -1,6 +1,10 @@
 """Event ingestion: batches of normalised rows written with one `executemany` per transaction (never the ORM),
 idempotent by statement id, every rejected event kept with its reason.
 
+Duplicates are found through the 64-bit `statement_key` (unique index; each batch is inserted in key order).
+Two different ids with the same key (a 2^-64 chance per pair) are never silently merged: the later one is
+rejected with a reason naming both ids.
+
 SQLite batches run under `BEGIN IMMEDIATE` (the write lock is taken before the duplicate check, so the check and
 the insert are one atomic step and a reader never has to upgrade its lock) and are retried when another process
 holds the lock past the busy timeout: "database is locked" never reaches the caller. A batch is acknowledged
@@ -14,6 +18,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +34,14 @@ _CHECK_CHUNK = 500
 _LOCK_RETRIES = 50
 COLUMNS = EventRow._fields
 Outcome = Literal["stored", "duplicate", "conflict"]
+_BY_KEY = attrgetter("statement_key")
+
+
+def conflict_reason(row: EventRow, stored_id: str) -> str:
+    """Why `row` was rejected: its id holds a different body, or another id holds its statement key."""
+    if stored_id == row.statement_id:
+        return f"id {row.statement_id} already stored with a different body"
+    return f"id {row.statement_id}: statement key collides with stored id {stored_id}; send it with another id"
 
 
 @dataclass
@@ -101,7 +114,7 @@ class Ingestor:
         mark = "?" if self._sqlite else "%s"
         self._insert = (
             f"INSERT INTO analytics_events ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))}) "
-            "ON CONFLICT (statement_id) DO NOTHING"
+            "ON CONFLICT (statement_key) DO NOTHING"
         )
         self._reject = (
             "INSERT INTO analytics_rejected (received_at, source, reason, statement_id, student, payload) "
@@ -175,21 +188,24 @@ class Ingestor:
     def _flush(
         self, rows: list[EventRow], places: list[str], rejections: list[Rejection], result: IngestResult
     ) -> None:
-        outcomes = self.write(rows, rejections)
-        for row, where, outcome in zip(rows, places, outcomes, strict=True):
+        outcomes, reasons = self._write(rows, rejections)
+        for index, (row, where, outcome) in enumerate(zip(rows, places, outcomes, strict=True)):
             if outcome == "stored":
                 result.stored += 1
             elif outcome == "duplicate":
                 result.duplicates += 1
             else:
-                result.add_error(where, f"id {row.statement_id} already stored with a different body", row.statement_id)
+                result.add_error(where, reasons[index], row.statement_id)
 
     def write(self, rows: list[EventRow], rejections: list[Rejection] = ()) -> list[Outcome]:  # type: ignore[assignment]
         """Store `rows` and `rejections` in one transaction; the outcome of each row, in order.
 
         A row whose statement id is already stored is a `duplicate` when its content is the same, else a
-        `conflict` (kept in the rejected table with the reason).
+        `conflict` (kept in the rejected table with the reason; so is a statement-key collision).
         """
+        return self._write(rows, rejections)[0]
+
+    def _write(self, rows: list[EventRow], rejections: Iterable[Rejection]) -> tuple[list[Outcome], dict[int, str]]:
         attempt = 0
         while True:
             try:
@@ -200,18 +216,23 @@ class Ingestor:
                 attempt += 1
                 time.sleep(min(0.05 * attempt, 1.0))
 
-    def _write_once(self, rows: list[EventRow], rejections: list[Rejection]) -> list[Outcome]:
+    def _write_once(self, rows: list[EventRow], rejections: list[Rejection]) -> tuple[list[Outcome], dict[int, str]]:
         outcomes: list[Outcome] = []
-        seen: dict[str, str] = {}
+        reasons: dict[int, str] = {}
+        seen: dict[int, EventRow] = {}
         fresh: list[EventRow] = []
-        for row in rows:  # duplicates inside the batch
-            known = seen.get(row.statement_id)
+        for index, row in enumerate(rows):  # duplicates inside the batch
+            known = seen.get(row.statement_key)
             if known is None:
-                seen[row.statement_id] = row.body_hash
+                seen[row.statement_key] = row
                 fresh.append(row)
                 outcomes.append("stored")
+            elif known.statement_id == row.statement_id and known.body_hash == row.body_hash:
+                outcomes.append("duplicate")
             else:
-                outcomes.append("duplicate" if known == row.body_hash else "conflict")
+                outcomes.append("conflict")
+                reasons[index] = conflict_reason(row, known.statement_id)
+        fresh.sort(key=_BY_KEY)  # B-tree inserts in key order touch each index page once per batch
         proxy = self.engine.raw_connection()
         try:
             dbapi: Any = proxy.driver_connection
@@ -221,15 +242,15 @@ class Ingestor:
             try:
                 if self._sqlite:
                     cursor.execute("BEGIN IMMEDIATE")  # inside the try: a lock timeout here still restores the mode
-                stored: dict[str, str] = {}
+                stored: dict[int, tuple[str, str]] = {}
                 inserts = fresh
                 if fresh:
                     cursor.executemany(self._insert, fresh)
                 if fresh and cursor.rowcount != len(fresh):
                     # Some ids were already stored (rare): undo, then check which first and insert the rest.
                     self._restart(dbapi, cursor)
-                    stored = self._existing(cursor, [row.statement_id for row in fresh])
-                    inserts = [row for row in fresh if row.statement_id not in stored]
+                    stored = self._existing(cursor, [row.statement_key for row in fresh])
+                    inserts = [row for row in fresh if row.statement_key not in stored]
                     if inserts:
                         cursor.executemany(self._insert, inserts)
                 if inserts:
@@ -237,11 +258,15 @@ class Ingestor:
                 now = time.time()
                 conflicts = []
                 for index, row in enumerate(rows):
-                    if outcomes[index] == "stored" and row.statement_id in stored:
-                        same = stored[row.statement_id] == row.body_hash
-                        outcomes[index] = "duplicate" if same else "conflict"
+                    hit = stored.get(row.statement_key)
+                    if hit is not None:  # nothing with this key was inserted now: judge every row by the stored one
+                        if hit == (row.statement_id, row.body_hash):
+                            outcomes[index] = "duplicate"
+                        else:
+                            outcomes[index] = "conflict"
+                            reasons[index] = conflict_reason(row, hit[0])
                     if outcomes[index] == "conflict":
-                        reason = f"id {row.statement_id} already stored with a different body"
+                        reason = reasons[index]
                         body = json.dumps(row._asdict())
                         conflicts.append((now, "ingest", reason, row.statement_id, row.student, body))
                 bad = [(now, r.source, r.reason, r.statement_id, r.student, r.payload) for r in rejections] + conflicts
@@ -264,7 +289,7 @@ class Ingestor:
                     dbapi.isolation_level = ""
         finally:
             proxy.close()
-        return outcomes
+        return outcomes, reasons
 
     def _restart(self, dbapi: Any, cursor: Any) -> None:
         if self._sqlite:
@@ -273,15 +298,16 @@ class Ingestor:
         else:
             dbapi.rollback()
 
-    def _existing(self, cursor: Any, ids: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for start in range(0, len(ids), _CHECK_CHUNK):
-            chunk = ids[start : start + _CHECK_CHUNK]
+    def _existing(self, cursor: Any, keys: list[int]) -> dict[int, tuple[str, str]]:
+        found: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(keys), _CHECK_CHUNK):
+            chunk = keys[start : start + _CHECK_CHUNK]
             marks = ", ".join([self._mark] * len(chunk))
             cursor.execute(
-                f"SELECT statement_id, body_hash FROM analytics_events WHERE statement_id IN ({marks})", chunk
+                f"SELECT statement_key, statement_id, body_hash FROM analytics_events WHERE statement_key IN ({marks})",
+                chunk,
             )
-            found.update(cursor.fetchall())
+            found.update((key, (sid, digest)) for key, sid, digest in cursor.fetchall())
         return found
 
 

@@ -1,8 +1,9 @@
 """A student's rights over their data: export everything held (as xAPI), forget them, and the retention limit.
 
 Student ids are stored only as a keyed HMAC (`AnalyticsConfig.pseudonym`); the caller gives the raw id, we
-look rows up by its pseudonym. Every deletion (forget or retention) is logged in `analytics_deletions` and to
-the `edusdk.analytics` logger.
+look rows up by its pseudonym (events through the indexed 64-bit `student_key` of the pseudonym, then the
+pseudonym itself, so a key shared by two students never mixes their rows). Every deletion (forget or
+retention) is logged in `analytics_deletions` and to the `edusdk.analytics` logger.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from edusdk.analytics.config import AnalyticsConfig
-from edusdk.analytics.events import Event, to_xapi
+from edusdk.analytics.events import Event, student_key, to_xapi
 
 log = logging.getLogger("edusdk.analytics")
 _COLUMNS = (
@@ -72,8 +73,11 @@ def export_student(engine: Engine, config: AnalyticsConfig, student_id: str) -> 
     pseudonym = config.pseudonym(student_id)
     with engine.connect() as conn:
         rows = conn.execute(
-            text(f"SELECT {', '.join(_COLUMNS)} FROM analytics_events WHERE student = :s ORDER BY timestamp, id"),
-            {"s": pseudonym},
+            text(
+                f"SELECT {', '.join(_COLUMNS)} FROM analytics_events WHERE student_key = :k AND student = :s "
+                "ORDER BY timestamp, id"
+            ),
+            {"k": student_key(pseudonym), "s": pseudonym},
         ).all()
         rejected = conn.execute(
             text("SELECT received_at, reason, payload FROM analytics_rejected WHERE student = :s ORDER BY id"),
@@ -90,7 +94,10 @@ def forget_student(engine: Engine, config: AnalyticsConfig, student_id: str) -> 
     """Delete every row held about `student_id` (events and rejected events); log it; the number deleted."""
     pseudonym = config.pseudonym(student_id)
     with engine.begin() as conn:
-        events = conn.execute(text("DELETE FROM analytics_events WHERE student = :s"), {"s": pseudonym}).rowcount
+        events = conn.execute(
+            text("DELETE FROM analytics_events WHERE student_key = :k AND student = :s"),
+            {"k": student_key(pseudonym), "s": pseudonym},
+        ).rowcount
         rejected = conn.execute(text("DELETE FROM analytics_rejected WHERE student = :s"), {"s": pseudonym}).rowcount
         conn.execute(text("DELETE FROM analytics_sessions WHERE student = :s"), {"s": pseudonym})
         conn.execute(

@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from edusdk.analytics.abtest import lesson_totals
 from edusdk.analytics.config import AnalyticsConfig
+from edusdk.analytics.events import student_key
 from edusdk.analytics.metrics import completion_point
 from edusdk.analytics.store import AnalyticsStore
 from edusdk.analytics.tables import LessonPublic
@@ -56,13 +57,14 @@ class Recommendation(BaseModel):
 
 def student_progress(store: AnalyticsStore, config: AnalyticsConfig, student_id: str) -> list[LessonProgress]:
     """The student's lessons, most recently seen first (struggling reasons filled in)."""
+    pseudonym = config.pseudonym(student_id)
     with store.engine.connect() as conn:
         rows = conn.execute(
             text(
                 "SELECT lesson_id, session_id, verb, video_time, time_from, time_to, success, timestamp "
-                "FROM analytics_events WHERE student = :s ORDER BY timestamp, id"
+                "FROM analytics_events WHERE student_key = :k AND student = :s ORDER BY timestamp, id"
             ),
-            {"s": config.pseudonym(student_id)},
+            {"k": student_key(pseudonym), "s": pseudonym},
         ).all()
     fresh = {"plays": 0, "far": 0.0, "done": False, "back": 0, "answers": 0, "correct": 0, "last": 0.0}
     acc: dict[str, dict[str, Any]] = defaultdict(lambda: {"sessions": set(), **fresh})

@@ -1,9 +1,10 @@
-"""Alembic migrations of the analytics schema; the first (0001) creates every table in `ANALYTICS_TABLES`.
+"""Alembic migrations of the analytics schema; the first (0001) creates every table in `ANALYTICS_TABLES`,
+0002 moves the statement and student lookups onto 64-bit integer keys (backfilling existing rows).
 
 Example:
     >>> from edusdk.analytics.migrations import upgrade
     >>> upgrade("postgresql+psycopg://app@db/edusdk")   # or `edusdk analytics migrate --db …`
-    '0001'
+    '0002'
 """
 
 from __future__ import annotations
@@ -37,14 +38,16 @@ def current(engine: Engine) -> str | None:
 def upgrade(url: str | None = None, *, engine: Engine | None = None, revision: str = "head") -> str | None:
     """Migrate the database at `url` (see `database_url`) or `engine` to `revision`; the revision it is at.
 
-    A database whose tables the store created itself (before migrations were run) is stamped as 0001 first.
+    A database whose tables the store created itself (before migrations were run) is stamped first: as 0002 when
+    it already has the integer keys, else as 0001.
     """
     owned = engine is None
     engine = engine if engine is not None else create_store_engine(database_url(url))
     try:
         config = _config(engine)
         if current(engine) is None and inspect(engine).has_table("analytics_events"):
-            command.stamp(config, FIRST)
+            columns = {column["name"] for column in inspect(engine).get_columns("analytics_events")}
+            command.stamp(config, "0002" if "statement_key" in columns else FIRST)
         command.upgrade(config, revision)
         return current(engine)
     finally:
