@@ -148,45 +148,51 @@ class LessonsResource:
             moderation = moderation.merged(self._client.moderation.videos.check_clips(clips))  # frame checks
             report(RenderProgress("compose", shot_count, shot_count, 0.0))
             composed = compose_render(
-                script, clips, output=output, width=width, height=height, fps=fps, burn_captions=burn_captions,
-                extras=extras, renditions=renditions, reframe=reframe,
+                script,
+                clips,
+                output=output,
+                width=width,
+                height=height,
+                fps=fps,
+                burn_captions=burn_captions,
+                extras=extras,
+                renditions=renditions,
+                reframe=reframe,
             )  # burned captions, poster/sprite and renditions: see edusdk.compose.render
 
         lesson_id = lesson_id_for(script, width=width, height=height, fps=fps, engine=video_engine.name)
-        # Frame checks on the final video, then C2PA signing (or a plain AI-generated label), atomically.
-        final_check, provenance = self._client.moderation.videos.finish(
-            composed.video, lesson_id=lesson_id, title=script.title, extra=composed.captions
-        )
-        moderation = moderation.merged(final_check)
-        manifest = Manifest(
-            lesson_id=lesson_id,
-            title=script.title,
-            outline_hash=script.outline_hash,
-            video=composed.info,
-            captions=composed.captions,
-            timeline=composed.timeline,
-            engine={
-                "name": video_engine.name,
-                "model": clips[0].model,
-                "seeds": {clip.shot_id: clip.seed for clip in clips},
-                "clips": [{"shot_id": c.shot_id, **c.metadata} for c in clips if c.metadata],
-            },
-            moderation=moderation,
-            provenance=provenance,
-            tools={"edusdk": __version__, "ffmpeg": ffmpeg_version(), "python": platform.python_version()},
-            compose=composed.manifest_entry(),
-            script=script,
-        )
         manifest_path = output.with_suffix(".json")
-        try:
+        try:  # from here the lesson is all of its files or none of them
+            # Frame checks on the final video, then C2PA signing (or a plain AI-generated label), atomically.
+            final_check, provenance = self._client.moderation.videos.finish(
+                composed.video, lesson_id=lesson_id, title=script.title, extra=composed.captions
+            )
+            moderation = moderation.merged(final_check)
+            manifest = Manifest(
+                lesson_id=lesson_id,
+                title=script.title,
+                outline_hash=script.outline_hash,
+                # signing or labelling rewrote the file: its size is the final one, the rest is unchanged
+                video=composed.info.model_copy(update={"size_bytes": composed.video.stat().st_size}),
+                captions=composed.captions,
+                timeline=composed.timeline,
+                engine={
+                    "name": video_engine.name,
+                    "model": clips[0].model,
+                    "seeds": {clip.shot_id: clip.seed for clip in clips},
+                    "clips": [{"shot_id": c.shot_id, **c.metadata} for c in clips if c.metadata],
+                },
+                moderation=moderation,
+                provenance=provenance,
+                tools={"edusdk": __version__, "ffmpeg": ffmpeg_version(), "python": platform.python_version()},
+                compose=composed.manifest_entry(),
+                script=script,
+            )
             write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
         except BaseException:
-            composed.video.unlink(missing_ok=True)
-            composed.captions.unlink(missing_ok=True)
-            if composed.srt is not None:
-                composed.srt.unlink(missing_ok=True)
-            for extra in composed.extra_files():
-                extra.unlink(missing_ok=True)
+            for path in (composed.video, composed.captions, composed.srt, *composed.extra_files()):
+                if path is not None:
+                    path.unlink(missing_ok=True)
             raise
 
         report(RenderProgress("register", shot_count, shot_count, 1.0))

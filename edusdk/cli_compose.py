@@ -39,8 +39,11 @@ def result_json(result: ComposeResult) -> dict[str, Any]:
             for e in result.timeline
         ],
         "cues": len(result.cues),
-        **{k: v for k, v in result.manifest_entry().items() if k in ("poster", "sprite", "thumbs", "renditions",
-                                                                       "quality")},
+        **{
+            k: v
+            for k, v in result.manifest_entry().items()
+            if k in ("poster", "sprite", "thumbs", "renditions", "quality")
+        },
     }
 
 
