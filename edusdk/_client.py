@@ -6,7 +6,7 @@ import asyncio
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from edusdk._lessons import DEFAULT_FPS, LessonsResource, RenderProgressCallback
 from edusdk.analytics import Analytics
@@ -147,8 +147,13 @@ class AsyncLessonsResource:
         fps: int = DEFAULT_FPS,
         engine: str | VideoEngine | None = None,
         on_progress: RenderProgressCallback | None = None,
+        burn_captions: bool = False,
+        extras: bool = False,
+        renditions: Sequence[str] = (),
+        reframe: Literal["blur", "crop"] = "blur",
     ) -> Lesson:
-        """Async twin of `EduClient.lessons.render` (same arguments, same result)."""
+        """Async twin of `EduClient.lessons.render` (same arguments, same result; the signatures are kept equal
+        by hand, as openai-python does, so both stay fully typed)."""
         return await asyncio.to_thread(
             self._client.lessons.render,
             source,
@@ -158,6 +163,10 @@ class AsyncLessonsResource:
             fps=fps,
             engine=engine,
             on_progress=on_progress,
+            burn_captions=burn_captions,
+            extras=extras,
+            renditions=renditions,
+            reframe=reframe,
         )
 
 

@@ -94,3 +94,15 @@ def test_async_client_renders(tmp_path: Path) -> None:
 
     lesson_id = asyncio.run(go())
     assert json.loads((tmp_path / "a.json").read_text())["lesson_id"] == lesson_id
+
+
+def test_async_render_signature_matches_sync() -> None:
+    import inspect
+
+    from edusdk._client import AsyncLessonsResource
+    from edusdk._lessons import LessonsResource
+
+    sync = inspect.signature(LessonsResource.render).parameters
+    async_ = inspect.signature(AsyncLessonsResource.render).parameters
+    assert list(sync) == list(async_)
+    assert all(sync[name].default == async_[name].default for name in sync)
