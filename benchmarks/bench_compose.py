@@ -1,7 +1,8 @@
 """Joining clips with crossfades: edusdk's full re-encode and smart render vs MoviePy 2 and the copy floor.
 
 10 clips × 6 s at 1280×720 30 fps (generated in the run, H.264 x264 veryfast crf 23 with a keyframe
-forced every second, as the storyboard engine encodes them) are joined with 0.5 s crossfades, all with
+forced every second plus at the frames where the fades start and end, as the storyboard engine encodes
+the clips lessons.render asks for) are joined with 0.5 s crossfades, all with
 the same encoder settings (x264 veryfast crf 23):
 - MoviePy 2 `concatenate_videoclips(..., padding=-0.5)` with `CrossFadeIn(0.5)` — run ONCE (it takes
   minutes); set EDUSDK_BENCH_SKIP_MOVIEPY=1 to skip it;
@@ -28,8 +29,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from edusdk._lessons import transition_keyframes
 from edusdk._media import ffmpeg_exe, probe
 from edusdk.compose import render
+from edusdk.engine.storyboard import force_key_frames
 from edusdk.models.engine import Clip
 from edusdk.models.script import Script, Shot, Transition
 
@@ -46,11 +49,13 @@ def make_clips(folder: Path) -> list[Path]:
     """The input clips, encoded like the storyboard engine's (one ffmpeg run, ten outputs)."""
     args: list[str] = []
     paths = [folder / f"clip{i:02d}.mp4" for i in range(CLIPS)]
+    script = _script()
+    keys = [transition_keyframes(script, i, FPS) for i in range(CLIPS)]  # as lessons.render asks the engine
     for i in range(CLIPS):
         args += ["-f", "lavfi", "-i", f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS},hue=h={36 * i}"]
     for i, path in enumerate(paths):
         args += ["-map", f"{i}:v", "-frames:v", str(SECONDS * FPS), "-c:v", "libx264", "-preset", PRESET,
-                 "-crf", str(CRF), "-pix_fmt", "yuv420p", "-force_key_frames", "expr:gte(t,n_forced*1)",
+                 "-crf", str(CRF), "-pix_fmt", "yuv420p", "-force_key_frames", force_key_frames(FPS, keys[i]),
                  "-sc_threshold", "0", "-flags", "+cgop", "-movflags", "+faststart", "-y", str(path)]  # fmt: skip
     _ffmpeg(*args)
     return paths

@@ -23,6 +23,7 @@ from edusdk._fs import check_output_path, write_text_atomic
 from edusdk._media import ffmpeg_version
 from edusdk._version import __version__
 from edusdk.compose import render as compose_render
+from edusdk.compose.timeline import transition_frames
 from edusdk.engine import VideoEngine
 from edusdk.models.engine import Clip, ShotRequest
 from edusdk.models.lesson import Lesson, Manifest
@@ -142,6 +143,7 @@ class LessonsResource:
                     seed=shot.seed,
                     on_screen=shot.on_screen,
                     image=shot.on_screen.image if shot.mode == "image" else None,
+                    keyframes=transition_keyframes(script, i, fps),  # lets compose copy all but the transitions
                 )
                 jobs.append((request, Path(work) / f"{i:03d}-{shot.id}.mp4"))
             clips = generate_shots(video_engine, jobs, report)  # concurrently for engines with max_concurrency
@@ -215,6 +217,30 @@ class LessonsResource:
         if size is not None:
             return parse_size(size if isinstance(size, str) else f"{size[0]}x{size[1]}")
         return DEFAULT_SIZES[aspect or script.aspect]
+
+
+def transition_keyframes(script: Script, index: int, fps: int) -> list[int]:
+    """Frames of shot `index`'s clip that should be keyframes so smart compose re-encodes just the transitions.
+
+    They are one frame past the end of the incoming transition (t_in + 1) and one frame before the start of
+    the outgoing one (n - t_out - 1), in compose.timeline's frame rounding: smart render cuts strictly
+    outside a transition, as each part of an xfade window must be longer than the transition it joins.
+
+    Example:
+        >>> from edusdk.models.script import Shot, Transition
+        >>> shots = [Shot(id=f"s{i}", section=0, prompt="p", duration_s=2, seed=i, narration="n",
+        ...               transition=Transition(name="fade", duration_s=0.5)) for i in range(3)]
+        >>> script = Script(title="t", subject="s", audience="a", style="flat", template="t", outline_hash="h",
+        ...                 shots=shots)
+        >>> transition_keyframes(script, 1, 30)
+        [16, 44]
+    """
+    shots = script.shots
+    n = max(1, round(shots[index].duration_s * fps))  # the ShotRequest's num_frames
+    t_in = transition_frames(shots[index - 1].transition, fps) if index > 0 else 0
+    t_out = transition_frames(shots[index].transition, fps) if index < len(shots) - 1 else 0
+    wanted = ([t_in + 1] if t_in else []) + ([n - t_out - 1] if t_out else [])
+    return sorted({k for k in wanted if 0 < k < n})
 
 
 def lesson_id_for(script: Script, *, width: int, height: int, fps: int, engine: str) -> str:

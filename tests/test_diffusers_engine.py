@@ -113,6 +113,23 @@ def test_determinism_and_cache(models: dict[str, Path], inputs: dict[str, Path],
     assert _frames(again.path) == _frames(a.path)
 
 
+def test_requested_keyframes_are_forced_when_the_frames_keep_their_place(models: dict[str, Path],
+                                                                         inputs: dict[str, Path],
+                                                                         tmp_path: Path) -> None:  # fmt: skip
+    from edusdk.compose.mp4 import read_video_track
+
+    engine = _engine(models, "ltx", tmp_path / "cache")
+    plain = engine.generate(_request("still", inputs), output=tmp_path / "plain.mp4")
+    assert plain.metadata["cache"] == "miss"
+    held = engine.generate(_request("still", inputs, keyframes=[5]), output=tmp_path / "still.mp4")  # 12 frames
+    track = read_video_track(held.path)
+    assert track is not None and track.clean_cuts == [0, 5]
+    assert held.metadata["cache"] == "miss"  # same pixels, other keyframes: the keyframes are in the cache key
+    snapped = engine.generate(_request("text", inputs, keyframes=[5]), output=tmp_path / "text.mp4")  # 12 → 9
+    track = read_video_track(snapped.path)
+    assert track is not None and track.clean_cuts == [0]  # frame 5 no longer names the same moment: ignored
+
+
 def test_unsupported_mode_names_family_and_mode(models: dict[str, Path], inputs: dict[str, Path],
                                                 tmp_path: Path) -> None:  # fmt: skip
     engine = _engine(models, "wan", tmp_path / "cache")

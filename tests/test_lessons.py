@@ -106,3 +106,16 @@ def test_async_render_signature_matches_sync() -> None:
     async_ = inspect.signature(AsyncLessonsResource.render).parameters
     assert list(sync) == list(async_)
     assert all(sync[name].default == async_[name].default for name in sync)
+
+
+def test_shot_requests_ask_for_keyframes_just_outside_the_transitions() -> None:
+    from edusdk._lessons import transition_keyframes
+    from edusdk.models.script import Script, Shot, Transition
+
+    fade, cut = Transition(name="fade", duration_s=0.5), Transition(name="cut")
+    moves = [fade, cut, Transition(name="wipeleft", duration_s=0.1)]
+    shots = [Shot(id=f"s{i}", section=0, prompt="p", duration_s=2, seed=i, narration="n", transition=t)
+             for i, t in enumerate([*moves, Transition(name="fade", duration_s=1)])]  # fmt: skip
+    script = Script(title="t", subject="s", audience="a", style="flat", template="t", outline_hash="h", shots=shots)
+    # 24 fps: the fade is 12 frames, the cut 0, the wipe round(2.4) = 2; the last shot has no outgoing transition
+    assert [transition_keyframes(script, i, 24) for i in range(4)] == [[35], [13], [45], [3]]

@@ -14,12 +14,14 @@ from PIL import Image, ImageDraw
 
 from edusdk._errors import BadInputError, MediaError, UnsupportedModeError
 from edusdk._media import probe
+from edusdk.compose.mp4 import read_video_track
 from edusdk.engine import VideoEngine, get_engine
 from edusdk.engine.storyboard import (
     CardRenderer,
     StoryboardEngine,
     encoder_args,
     fade_schedule,
+    force_key_frames,
     iter_frames,
 )
 from edusdk.models.engine import ShotRequest
@@ -69,10 +71,24 @@ def test_encoder_args_stream_rgb24_into_x264_with_a_keyframe_grid() -> None:
     joined = " ".join(args)
     assert "-f rawvideo -pix_fmt rgb24 -s 160x90 -r 24 -i -" in joined
     assert "-c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p" in joined
-    assert "-force_key_frames expr:gte(t,n_forced*1)" in joined
+    assert "-force_key_frames expr:not(mod(n,24))" in joined
     assert "-sc_threshold 0" in joined and "-flags +cgop" in joined
     assert "-movflags +faststart" in joined and "-an" in args
     assert args[-1] == "out.mp4"
+
+
+def test_force_key_frames_adds_the_requested_frames_to_the_grid() -> None:
+    assert force_key_frames(24) == "expr:not(mod(n,24))"
+    assert force_key_frames(30, [45, 15, 15, 60, 0]) == "expr:not(mod(n,30))+eq(n,15)+eq(n,45)"  # sorted, deduped
+
+
+def test_requested_keyframes_are_clean_cuts_in_the_clip(tmp_path: Path) -> None:
+    req = request(num_frames=60, keyframes=[5, 23, 30, 41, 200])  # 200 is past the end: ignored
+    clip = StoryboardEngine().generate(req, output=tmp_path / "clip.mp4")
+    track = read_video_track(clip.path)
+    assert track is not None and track.sample_count == 60
+    assert track.clean_cuts == [0, 5, 23, 24, 30, 41, 48]  # the 1 s grid (0, 24, 48) stays in place
+    assert clip.metadata["keyframes"] == [5, 23, 30, 41]
 
 
 @pytest.mark.parametrize(("width", "height"), [(160, 90), (90, 160), (96, 96)])

@@ -63,6 +63,13 @@ class GenerationCancelled(EngineError):
     """`engine.cancel()` stopped a render between denoising steps; nothing was written."""
 
 
+def _keyframes(request: ShotRequest, plan: Plan) -> list[int]:
+    """The requested keyframes that still name the same frames after planning (same fps and length), sorted."""
+    if plan.fps != request.fps or plan.held != request.num_frames:
+        return []
+    return sorted(k for k in set(request.keyframes) if 0 < k < plan.held)
+
+
 class DiffusersEngine:
     """A diffusers video pipeline loaded once and reused for every shot.
 
@@ -225,6 +232,7 @@ class DiffusersEngine:
             "inputs": {k: file_hash(v) for k, v in (("image", request.image), ("end_image", request.end_image),
                                                      ("video", request.video)) if v is not None},
             "start_frame": plan.start_hash,
+            **({"keyframes": kf} if (kf := _keyframes(request, plan)) else {}),  # only when asked: old keys hold
         }  # fmt: skip
 
     def generate(self, request: ShotRequest, *, output: Path, on_progress: ProgressCallback | None = None) -> Clip:
@@ -248,7 +256,8 @@ class DiffusersEngine:
         frames = self.denoise(request, plan, on_progress)
         # 3. Encode (yuv420p BT.709, closed GOPs on a fixed keyframe grid) and verify the frame count.
         with atomic_output(final) as tmp:
-            args = encoder_args(width=plan.width, height=plan.height, fps=plan.fps, output=tmp)
+            args = encoder_args(width=plan.width, height=plan.height, fps=plan.fps, output=tmp,
+                                keyframes=_keyframes(request, plan))  # fmt: skip
             held = (frames[min(i, len(frames) - 1)] for i in range(plan.held))
             encode_frames(held, args, num_frames=plan.held)
             info = probe(tmp)

@@ -231,12 +231,32 @@ def iter_frames(request: ShotRequest) -> Iterator[U8]:
 # --- encoding ---------------------------------------------------------------------------------------
 
 
+def force_key_frames(fps: int, keyframes: Iterable[int] = ()) -> str:
+    """The `-force_key_frames` value: a keyframe every KEYFRAME_INTERVAL_S plus one at each of `keyframes`.
+
+    Frame-number based (`n`), so extra keyframes never shift the grid and land exactly on the frames asked for.
+
+    Example:
+        >>> force_key_frames(30, [15, 165])
+        'expr:not(mod(n,30))+eq(n,15)+eq(n,165)'
+    """
+    grid = max(1, round(fps * KEYFRAME_INTERVAL_S))
+    extra = sorted({int(k) for k in keyframes if k > 0 and k % grid})
+    return "expr:" + "+".join([f"not(mod(n,{grid}))", *(f"eq(n,{k})" for k in extra)])
+
+
 def encoder_args(*, width: int, height: int, fps: int, output: Path | str, crf: int = 23,
-                 preset: str = "veryfast") -> list[str]:  # fmt: skip
+                 preset: str = "veryfast", keyframes: Iterable[int] = ()) -> list[str]:  # fmt: skip
     """ffmpeg arguments (without the binary) that read raw rgb24 frames on stdin and write an H.264 MP4.
 
-    Keyframes are forced every KEYFRAME_INTERVAL_S with closed GOPs and no scene-cut keyframes, so the
-    compose stage can cut on a known grid; the colour matrix is BT.709, tagged, as players assume for HD.
+    Keyframes are forced every KEYFRAME_INTERVAL_S and at each frame index in `keyframes` (see
+    force_key_frames), with closed GOPs and no scene-cut keyframes, so the compose stage can cut on known
+    frames; the colour matrix is BT.709, tagged, as players assume for HD.
+
+    Example:
+        >>> args = encoder_args(width=64, height=36, fps=30, output="a.mp4", keyframes=[15])
+        >>> args[args.index("-force_key_frames") + 1]
+        'expr:not(mod(n,30))+eq(n,15)'
     """
     return [
         "-hide_banner", "-nostdin", "-loglevel", "error",
@@ -244,7 +264,7 @@ def encoder_args(*, width: int, height: int, fps: int, output: Path | str, crf: 
         "-an", "-vf", "scale=out_color_matrix=bt709:out_range=tv,setsar=1",  # SAR 1:1, as compose writes it
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
-        "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})", "-sc_threshold", "0", "-flags", "+cgop",
+        "-force_key_frames", force_key_frames(fps, keyframes), "-sc_threshold", "0", "-flags", "+cgop",
         "-movflags", "+faststart", "-f", "mp4", "-y", str(output),
     ]  # fmt: skip
 
@@ -337,7 +357,7 @@ class StoryboardEngine:
         # 2. Stream the frames into ffmpeg, into a temporary file renamed into place on success.
         with atomic_output(final) as tmp:
             args = encoder_args(width=request.width, height=request.height, fps=request.fps, output=tmp,
-                                crf=self.crf, preset=self.preset)  # fmt: skip
+                                crf=self.crf, preset=self.preset, keyframes=request.keyframes)  # fmt: skip
             encode_frames(renderer.frames(copy=False), args, num_frames=n, on_progress=on_progress)
             # 3. Verify frame count, not duration: compose cuts clips by frames.
             info = probe(tmp)
@@ -353,6 +373,7 @@ class StoryboardEngine:
             "preset": self.preset,
             "crf": self.crf,
             "keyframe_interval_s": KEYFRAME_INTERVAL_S,
+            "keyframes": sorted(k for k in set(request.keyframes) if k < n),
             "ffmpeg": ffmpeg_version(),
         }
         return Clip(shot_id=request.shot_id, path=final, width=request.width, height=request.height, fps=request.fps,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 from edusdk.models.script import OnScreen, ShotMode
 
@@ -44,6 +44,12 @@ class ShotRequest(BaseModel):
     video: Path | None = Field(default=None, description="input clip (video, extend modes)")
     strength: float = Field(default=0.6, ge=0, le=1, description="how far video mode departs from the input")
     extend_direction: str = Field(default="forward", pattern="^(forward|backward)$")
+    keyframes: list[NonNegativeInt] = Field(
+        default_factory=list,
+        description="frame indices that must be keyframes (closed-GOP starts), in addition to the engine's 1 s "
+        "grid: where the lesson's transitions start and end, so compose's smart render re-encodes only the "
+        "transitions; indices at or past num_frames are ignored",
+    )
 
     @property
     def duration_s(self) -> float:
