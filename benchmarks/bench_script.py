@@ -41,8 +41,7 @@ REPEATS = 3
 
 def _clear_caches() -> None:
     templates._environment.cache_clear()
-    templates._read_styles.cache_clear()
-    readability._read_lexicon.cache_clear()
+    templates._load_layered.cache_clear()
     readability._lexicon_pattern.cache_clear()
 
 
@@ -76,8 +75,7 @@ def run(print_table: bool = True) -> list[dict[str, Any]]:
         expand_module.YAML_LOADER = yaml.SafeLoader
         try:
             for outline in concrete:
-                templates._read_styles.cache_clear()
-                readability._read_lexicon.cache_clear()
+                templates._load_layered.cache_clear()
                 expand(outline)
         finally:
             expand_module.YAML_LOADER = shipped_loader

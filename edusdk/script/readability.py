@@ -27,12 +27,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
 from edusdk._errors import ScriptTemplateError
 from edusdk.models.outline import AudienceBand
 from edusdk.script import timing
-from edusdk.script.templates import search_path
+from edusdk.script.templates import LayeredYaml, load_layered
 
 LEXICON_FILE = "_lexicon.yaml"
 MIN_CLAUSE_WORDS = 4
@@ -119,18 +117,12 @@ def simplify(text: str, grade: int | None, *, templates_dir: Path | None = None)
 
 def load_lexicon(templates_dir: Path | None = None) -> dict[str, str]:
     """The plain-word lexicon (`_lexicon.yaml` on the templates search path, earlier dirs overriding)."""
-    files = tuple(d / LEXICON_FILE for d in search_path(templates_dir) if (d / LEXICON_FILE).is_file())
-    return _read_lexicon(files, tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+    return load_layered(LEXICON_FILE, templates_dir, _build_lexicon)
 
 
-@functools.lru_cache(maxsize=8)
-def _read_lexicon(files: tuple[Path, ...], _stamps: tuple[tuple[int, int], ...]) -> dict[str, str]:
+def _build_lexicon(layers: LayeredYaml) -> dict[str, str]:
     lexicon: dict[str, str] = {}
-    for path in reversed(files):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ScriptTemplateError(f'"{path}": invalid YAML: {exc}') from None
+    for path, data in layers:
         words = data.get("words") if isinstance(data, dict) else None
         if not isinstance(words, dict) or not all(isinstance(v, str) for v in words.values()):
             raise ScriptTemplateError(f'"{path}": expected a mapping of word: plain word under `words:`')

@@ -17,9 +17,9 @@ from __future__ import annotations
 import functools
 import re
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import jinja2
 import yaml
@@ -35,6 +35,8 @@ from edusdk.script.timing import fit_narration, spread
 TEMPLATE_SUFFIX = ".j2"
 STYLES_FILE = "_styles.yaml"
 DEFAULT_STYLE = "default"  # the preset whose lighting and negative prompt a free-text style borrows
+T = TypeVar("T")
+LayeredYaml = list[tuple[Path, Any]]  # (file, parsed YAML), lowest priority first
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _UNDEFINED_NAME_RE = re.compile(r"^'(?P<name>[^']+)' is undefined$")
 _UNDEFINED_ATTR_RE = re.compile(r"^'(?P<owner>[^']+)' has no (?:attribute|element) '?(?P<name>[^']+?)'?$")
@@ -88,23 +90,43 @@ def available_templates(templates_dir: Path | None = None) -> list[str]:
     return sorted(names)
 
 
+def load_layered(name: str, templates_dir: Path | None, build: Callable[[LayeredYaml], T]) -> T:
+    """`build` applied to every `name` file on the templates search path, parsed, lowest priority first.
+
+    Cached per set of files and their modification times and sizes, so an operator's edit is seen at
+    once; `build` must be a module-level function (it is part of the cache key).
+
+    Example:
+        >>> styles = load_layered("_styles.yaml", None, _build_styles)
+    """
+    files = tuple(d / name for d in search_path(templates_dir) if (d / name).is_file())
+    stamps = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    return cast(T, _load_layered(files, stamps, build))
+
+
+@functools.lru_cache(maxsize=32)
+def _load_layered(
+    files: tuple[Path, ...], _stamps: tuple[tuple[int, int], ...], build: Callable[[LayeredYaml], Any]
+) -> Any:
+    layers: LayeredYaml = []
+    for path in reversed(files):
+        try:
+            layers.append((path, yaml.safe_load(path.read_text(encoding="utf-8"))))
+        except yaml.YAMLError as exc:
+            raise ScriptTemplateError(f'"{path}": invalid YAML: {exc}') from None
+    return build(layers)
+
+
 def load_styles(templates_dir: Path | None = None) -> dict[str, StylePreset]:
     """The style presets: every `_styles.yaml` on the search path, earlier directories overriding
     presets of the same name. A preset's negative prompt is the file's `common_negative_prompt`
     followed by its own."""
-    files = tuple(d / STYLES_FILE for d in search_path(templates_dir) if (d / STYLES_FILE).is_file())
-    # parsed once per set of files and their modification times: an operator's edit is seen at once
-    return dict(_read_styles(files, tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in files)))
+    return dict(load_layered(STYLES_FILE, templates_dir, _build_styles))
 
 
-@functools.lru_cache(maxsize=16)
-def _read_styles(files: tuple[Path, ...], _stamps: tuple[tuple[int, int], ...]) -> dict[str, StylePreset]:
+def _build_styles(layers: LayeredYaml) -> dict[str, StylePreset]:
     styles: dict[str, StylePreset] = {}
-    for path in reversed(files):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ScriptTemplateError(f'"{path}": invalid YAML: {exc}') from None
+    for path, data in layers:
         raw = data.get("styles") if isinstance(data, dict) else None
         if not isinstance(raw, dict):
             raise ScriptTemplateError(f'"{path}": expected a mapping under `styles:`')
