@@ -1,21 +1,27 @@
-"""Analytics at scale: event ingest rate and the per-lesson / all-lesson queries.
+"""Analytics at scale: event ingest rate and the per-lesson / all-lesson queries, at one or several sizes.
 
-1. Ingest: `Analytics.record` of compact events (validation, HMAC pseudonyms, duplicate checks, executemany in
-   10k-row transactions) vs a raw `sqlite3.executemany` of the same already-normalised rows into the same schema
-   in one transaction (the floor), both on a fresh SQLite file in WAL mode; PostgreSQL too when
-   EDUSDK_TEST_POSTGRES_URL is set (a throw-away schema). The floor of the schema before migration 0002 (UNIQUE
-   text statement id, index on the 64-hex student HMAC) is measured the same way, for comparison.
+1. Ingest: `Analytics.record` of compact events (validation, HMAC pseudonyms, duplicate checks, 50k-row
+   transactions; executemany on SQLite, COPY on PostgreSQL), timed around `record` only (the events are generated
+   in 500k chunks outside the timing), on a fresh SQLite file in WAL mode; on PostgreSQL too when
+   EDUSDK_TEST_POSTGRES_URL is set (a throw-away schema; skipped with a printed line otherwise).
 2. Queries on the store holding all the events: the retention curve and drop-off per shot of one lesson, and the
    variant comparison (completion per template-variable value, z-test, P(best)) over all lessons.
+3. The raw floor: `sqlite3.executemany` of the same already-normalised rows into the same schema in one
+   transaction, and into the schema before migration 0002 (UNIQUE text statement id, index on the 64-hex HMAC),
+   at the smallest size up to 1 M (it holds every row in memory).
+4. Reliability: 4 processes × 50,000 events (EDUSDK_BENCH_WRITER_EVENTS) into one SQLite file → the exact count.
 
-Targets: ingest ≥ 100,000 events/s on SQLite; each query ≤ 0.5 s at 1 M events.
-3. Reliability: 4 processes × 50,000 events (EDUSDK_BENCH_WRITER_EVENTS) into one SQLite file → the exact count.
+Targets: ingest ≥ 100,000 events/s on SQLite; each query ≤ 0.5 s at 1 M events. At several sizes every measure
+after the first size says how it grew (× the figure at the first size).
 
-Run: `python -m benchmarks bench_analytics`; EDUSDK_BENCH_EVENTS=1000000 (default 300000) or 5000000 to scale.
+Run: `python -m benchmarks bench_analytics` (1 M events), or with `EDUSDK_BENCH_EVENTS=1000000,5000000`;
+`python benchmarks/bench_analytics.py --events 1000000,5000000` is the same.
 """
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import multiprocessing
 import os
 import random
@@ -44,6 +50,8 @@ from edusdk.models.moderation import ModerationReport
 from edusdk.models.script import Script, Shot
 
 LESSONS, SHOTS, SHOT_S, STUDENTS = 100, 10, 6.0, 20_000
+DEFAULT_EVENTS = 1_000_000
+FLOOR_MAX_EVENTS = 1_000_000  # the floors hold every row in memory: measured at the smallest size up to this
 CONFIG = AnalyticsConfig(key="bench-key")
 REPEATS = 3
 
@@ -173,16 +181,29 @@ def raw_sqlite_baseline(path: Path, rows: list[tuple[Any, ...]], *, old_schema: 
     return elapsed
 
 
-def ingest(store: Analytics, batch: list[dict[str, Any]]) -> float:
+CHUNK = 500_000  # events generated per record() call: the timing covers record() only, memory stays bounded
+
+
+def register_lessons(store: Analytics) -> None:
     for i in range(LESSONS):
         m = manifest(i)
         store.register_lesson(m, manifest_path=Path(f"{m.lesson_id}.json"))
-    elapsed, result = timed(lambda: store.record(batch))
-    assert result.stored == len(batch), result.as_json()
+
+
+def ingest(store: Analytics, n: int) -> float:
+    """Seconds `store.record` takes for the `n` benchmark events (generated outside the timing, in chunks)."""
+    register_lessons(store)
+    stream, elapsed, stored = events(n), 0.0, 0
+    while chunk := list(itertools.islice(stream, CHUNK)):
+        took, result = timed(lambda chunk=chunk: store.record(chunk))  # type: ignore[misc]
+        elapsed += took
+        stored += result.stored
+    assert stored == n, stored
     return elapsed
 
 
-def queries(store: Analytics) -> list[dict[str, Any]]:
+def queries(store: Analytics, n: int, backend: str = "") -> list[dict[str, Any]]:
+    """Median seconds of the three queries on the store holding `n` events."""
     lesson = "lesson-042"
     out = []
     for name, fn in [
@@ -191,7 +212,16 @@ def queries(store: Analytics) -> list[dict[str, Any]]:
         ("variant comparison, all lessons", lambda: store.compare("protagonist")),
     ]:
         times = [timed(fn)[0] for _ in range(REPEATS)]
-        out.append({"measure": name, "value": statistics.median(times), "unit": "s", "target": "≤ 0.5"})
+        out.append(
+            {
+                "measure": f"{backend}{name}, {n:,} events",
+                "value": statistics.median(times),
+                "unit": "s",
+                "target": "≤ 0.5",
+                "key": backend + name,
+                "size": n,
+            }
+        )
     return out
 
 
@@ -227,72 +257,96 @@ def concurrent_writers(tmp: str, per_writer: int, writers: int = 4) -> dict[str,
     }
 
 
-def run(print_table: bool = True) -> list[dict[str, Any]]:
-    n = int(os.environ.get("EDUSDK_BENCH_EVENTS", "300000"))
-    warnings.simplefilter("ignore")
-    batch = list(events(n))
-    rows = [tuple(normalize(e, CONFIG)) for e in batch]
-    results: list[dict[str, Any]] = []
+def sizes() -> list[int]:
+    """The event counts to measure: `EDUSDK_BENCH_EVENTS`, one number or several (`1000000,5000000`)."""
+    value = os.environ.get("EDUSDK_BENCH_EVENTS", str(DEFAULT_EVENTS))
+    try:
+        return [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise SystemExit(f"EDUSDK_BENCH_EVENTS must be numbers separated by commas, got {value!r}") from None
+
+
+def floors(n: int) -> list[dict[str, Any]]:
+    """The raw sqlite3 floors of `n` events: the current schema, and the one before migration 0002."""
+    rows = [tuple(normalize(e, CONFIG)) for e in events(n)]
     with tempfile.TemporaryDirectory() as tmp:
         floor = raw_sqlite_baseline(Path(tmp) / "raw.db", rows)
         old_floor = raw_sqlite_baseline(Path(tmp) / "raw-old.db", rows, old_schema=True)
-        del rows
-        with Analytics(str(Path(tmp) / "store.db"), config=CONFIG) as store:
-            elapsed = ingest(store, batch)
-            results.append(
-                {
-                    "measure": f"SQLite ingest, {n:,} events",
-                    "value": n / elapsed,
-                    "unit": "events/s",
-                    "target": "≥ 100,000",
-                    "baseline": n / floor,
-                    "ratio": floor / elapsed,
-                }
-            )
-            results += queries(store)
-        results.append(
-            {
-                "measure": "raw floor, schema before 0002 (text UNIQUE id + student index)",
-                "value": n / old_floor,
-                "unit": "events/s",
-                "target": "(reference)",
-                "baseline": n / floor,
-                "ratio": floor / old_floor,
-            }
-        )
-        results.append(concurrent_writers(tmp, int(os.environ.get("EDUSDK_BENCH_WRITER_EVENTS", "50000"))))
-        pg_url = os.environ.get("EDUSDK_TEST_POSTGRES_URL")
+    return [
+        {"measure": f"raw sqlite3 floor, current schema, {n:,} events", "value": n / floor, "unit": "events/s"},
+        {
+            "measure": "raw floor, schema before 0002 (text UNIQUE id + student index)",
+            "value": n / old_floor,
+            "unit": "events/s",
+            "target": "(reference)",
+        },
+    ]
+
+
+def sqlite_run(n: int) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as tmp, Analytics(str(Path(tmp) / "store.db"), config=CONFIG) as store:
+        elapsed = ingest(store, n)
+        ingest_row = {"measure": f"SQLite ingest, {n:,} events", "value": n / elapsed, "unit": "events/s"}
+        return [{**ingest_row, "target": "≥ 100,000", "key": "sqlite ingest", "size": n}, *queries(store, n)]
+
+
+def postgres_run(url: str, n: int) -> list[dict[str, Any]]:
+    """Ingest and queries on PostgreSQL, in a throw-away schema."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        with Analytics(engine=engine, config=CONFIG) as store:
+            elapsed = ingest(store, n)
+            rate = {"measure": f"PostgreSQL ingest, {n:,} events", "value": n / elapsed, "unit": "events/s"}
+            return [{**rate, "key": "pg ingest", "size": n}, *queries(store, n, "PostgreSQL ")]
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def growth(results: list[dict[str, Any]], first: int) -> None:
+    """Note on each measure at a larger size how it grew from the first size (× the time, or × the rate)."""
+    base = {r["key"]: r["value"] for r in results if r.get("size") == first}
+    for r in results:
+        if r.get("size", first) != first and base.get(r["key"]):
+            r["target"] = f"{r.get('target', '')} ({r['value'] / base[r['key']]:.2f}× the {first:,} figure)".strip()
+
+
+def run(print_table: bool = True) -> list[dict[str, Any]]:
+    warnings.simplefilter("ignore")
+    counts = sizes()
+    results: list[dict[str, Any]] = []
+    pg_url = os.environ.get("EDUSDK_TEST_POSTGRES_URL")
+    for n in counts:
+        results += sqlite_run(n)
         if pg_url:
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(pg_url)
-            with admin.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
-            engine = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-            try:
-                with Analytics(engine=engine, config=CONFIG) as store:
-                    elapsed = ingest(store, batch)
-                    results.append(
-                        {
-                            "measure": f"PostgreSQL ingest, {n:,} events",
-                            "value": n / elapsed,
-                            "unit": "events/s",
-                            "target": "-",
-                        }
-                    )
-                    results += [{**r, "measure": f"PostgreSQL {r['measure']}"} for r in queries(store)]
-            finally:
-                engine.dispose()
-                with admin.begin() as conn:
-                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-                admin.dispose()
+            results += postgres_run(pg_url, n)
+    growth(results, counts[0])
+    if min(counts) <= FLOOR_MAX_EVENTS:
+        results += floors(min(counts))
+    with tempfile.TemporaryDirectory() as tmp:
+        results.append(concurrent_writers(tmp, int(os.environ.get("EDUSDK_BENCH_WRITER_EVENTS", "50000"))))
     if print_table:
-        print(f"{'measure':<64} {'value':>14} {'unit':<9} {'target':<10} {'raw sqlite3 floor':>18}")
+        print(f"{'measure':<68} {'value':>12} {'unit':<9} {'target'}")
         for r in results:
-            floor_text = f"{r['baseline']:,.0f}/s ({r['ratio']:.2f}×)" if "baseline" in r else ""
             value = f"{r['value']:,.0f}" if r["unit"] == "events/s" else f"{r['value']:.3f}"
-            print(f"{r['measure']:<64} {value:>14} {r['unit']:<9} {r['target']:<10} {floor_text:>18}")
+            print(f"{r['measure']:<68} {value:>12} {r['unit']:<9} {r.get('target', '')}")
+        if not pg_url:
+            print(
+                "PostgreSQL: skipped (set EDUSDK_TEST_POSTGRES_URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+            )
     return results
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", help="event counts, comma-separated (default: $EDUSDK_BENCH_EVENTS or 1000000)")
+    args = parser.parse_args()
+    if args.events:
+        os.environ["EDUSDK_BENCH_EVENTS"] = args.events
     run()

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from edusdk._cli_output import Output, json_option
 from edusdk.analytics import Analytics, AnalyticsConfig
+from edusdk.analytics.ingest import BATCH_SIZE
 
 
 def _db_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,7 +38,7 @@ def _out(ctx: click.Context, as_json: bool) -> Output:
 
 @click.command("ingest")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(1, 1_000_000))
 @_db_option
 @json_option
 @click.pass_context

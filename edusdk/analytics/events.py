@@ -53,6 +53,9 @@ _MAX_ID = 128
 _FAST_KINDS = frozenset(("initialize", "play", "pause", "complete", "terminate", "interact"))
 _FAST_KEYS = frozenset(("type", "lesson_id", "student_id", "session_id", "wall_time", "video_time", "id"))
 _INF = math.inf
+_TWO_63, _TWO_64 = 1 << 63, 1 << 64
+_sha256 = hashlib.sha256
+_new_row = tuple.__new__
 _NONES = (None,) * 7
 
 
@@ -186,18 +189,21 @@ def _timestamp(value: Any, name: str) -> float:
 
 
 def _finish(statement_id: Any, fields: tuple[Any, ...]) -> EventRow:
-    digest = hashlib.sha256(repr(fields).encode("utf-8")).hexdigest()
+    digest = _sha256(repr(fields).encode("utf-8")).hexdigest()
     if statement_id is None:
         # Same content → same id → stored once. A name-based (version 5, RFC 4122 variant) UUID from the digest.
         variant = "89ab"[int(digest[16], 16) & 3]
         sid = f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
-    else:
-        if not isinstance(statement_id, str):
-            raise EventError("id: must be a UUID string")
-        try:
-            sid = str(uuid.UUID(statement_id))
-        except ValueError:
-            raise EventError(f"id: not a UUID: {statement_id!r}") from None
+        key = int(f"{digest[:12]}5{digest[13:16]}", 16)  # = statement_key(sid), without re-parsing the id
+        key = key - _TWO_64 if key >= _TWO_63 else key
+        row: EventRow = _new_row(EventRow, (sid, digest, *fields, key, student_key(fields[1])))
+        return row
+    if not isinstance(statement_id, str):
+        raise EventError("id: must be a UUID string")
+    try:
+        sid = str(uuid.UUID(statement_id))
+    except ValueError:
+        raise EventError(f"id: not a UUID: {statement_id!r}") from None
     return EventRow._make((sid, digest, *fields, statement_key(sid), student_key(fields[1])))
 
 
@@ -205,7 +211,7 @@ def _fast_compact(obj: dict[str, Any], config: AnalyticsConfig) -> EventRow | No
     """The row of a plain, well-formed timed event (the bulk of any stream), checked with cheap explicit tests;
     None for anything else (the full path then validates it and gives the reason). Same row as the full path."""
     kind = obj.get("type")
-    if kind not in _FAST_KINDS or not obj.keys() <= _FAST_KEYS:
+    if kind not in _FAST_KINDS or not _FAST_KEYS.issuperset(obj):
         return None
     lesson, student, session = obj.get("lesson_id"), obj.get("student_id"), obj.get("session_id")
     if type(lesson) is not str or type(student) is not str or type(session) is not str:

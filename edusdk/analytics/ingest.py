@@ -1,5 +1,9 @@
-"""Event ingestion: batches of normalised rows written with one `executemany` per transaction (never the ORM),
-idempotent by statement id, every rejected event kept with its reason.
+"""Event ingestion: batches of normalised rows (50,000 per transaction) written with one `executemany` on SQLite,
+through COPY on PostgreSQL (never the ORM), idempotent by statement id, every rejected event kept with its reason.
+
+Measured and left out (with benchmarks/bench_analytics.py on a 2-core machine): a writer thread
+(sqlite3 takes the GIL back after every row's step, so it overlapped nothing and ran slower) and normalising in
+a worker process (pickling the events there and the rows back cost the parent most of what it saved).
 
 Duplicates are found through the 64-bit `statement_key` (unique index; each batch is inserted in key order).
 Two different ids with the same key (a 2^-64 chance per pair) are never silently merged: the later one is
@@ -28,13 +32,25 @@ from edusdk._errors import BadInputError
 from edusdk.analytics.config import AnalyticsConfig
 from edusdk.analytics.events import Event, EventError, EventRow, normalize
 
-BATCH_SIZE = 10_000
+# Rows per transaction: the random statement- and student-key indexes rewrite about the same pages whatever the
+# batch size, so larger batches amortise them (10k → 50k: about 1.5× the raw insert rate at 1 M rows).
+BATCH_SIZE = 50_000
 MAX_ERRORS_REPORTED = 100  # counts stay exact; the list of reasons is capped so memory stays constant
 _CHECK_CHUNK = 500
 _LOCK_RETRIES = 50
 COLUMNS = EventRow._fields
 Outcome = Literal["stored", "duplicate", "conflict"]
 _BY_KEY = attrgetter("statement_key")
+_PG_STAGE_TABLE = "edusdk_events_stage"
+_PG_STAGE = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_PG_STAGE_TABLE} ON COMMIT DROP AS "
+    f"SELECT {', '.join(COLUMNS)} FROM analytics_events WITH NO DATA"
+)
+_PG_COPY = f"COPY {_PG_STAGE_TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
+_PG_MOVE = (
+    f"INSERT INTO analytics_events ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM {_PG_STAGE_TABLE} "
+    "ORDER BY statement_key ON CONFLICT (statement_key) DO NOTHING"
+)
 
 
 def conflict_reason(row: EventRow, stored_id: str) -> str:
@@ -169,27 +185,21 @@ class Ingestor:
         for where, obj in items:
             if isinstance(obj, _Bad):
                 rejections.append(Rejection(where, obj.reason, obj.payload))
-                result.add_error(where, obj.reason)
-                continue
-            try:
-                rows.append(normalize(obj, self.config))
+            elif isinstance(row := _normalize_or_reject(obj, where, self.config, rejections), EventRow):
+                rows.append(row)
                 places.append(where)
-            except EventError as exc:
-                payload, student = scrub(obj, self.config)
-                sid = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
-                rejections.append(Rejection(where, str(exc), payload, sid, student))
-                result.add_error(where, str(exc), sid)
             if len(rows) + len(rejections) >= batch_size:
-                self._flush(rows, places, rejections, result)
+                self._flush(_Batch(rows, places, rejections), result)
                 rows, places, rejections = [], [], []
         if rows or rejections:
-            self._flush(rows, places, rejections, result)
+            self._flush(_Batch(rows, places, rejections), result)
 
-    def _flush(
-        self, rows: list[EventRow], places: list[str], rejections: list[Rejection], result: IngestResult
-    ) -> None:
-        outcomes, reasons = self._write(rows, rejections)
-        for index, (row, where, outcome) in enumerate(zip(rows, places, outcomes, strict=True)):
+    def _flush(self, batch: _Batch, result: IngestResult) -> None:
+        """Write one batch and count it into `result` (only after its COMMIT returned: acknowledged)."""
+        outcomes, reasons = self._write(batch.rows, batch.rejections)
+        for rejection in batch.rejections:
+            result.add_error(rejection.source, rejection.reason, rejection.statement_id)
+        for index, (row, where, outcome) in enumerate(zip(batch.rows, batch.places, outcomes, strict=True)):
             if outcome == "stored":
                 result.stored += 1
             elif outcome == "duplicate":
@@ -217,22 +227,23 @@ class Ingestor:
                 time.sleep(min(0.05 * attempt, 1.0))
 
     def _write_once(self, rows: list[EventRow], rejections: list[Rejection]) -> tuple[list[Outcome], dict[int, str]]:
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome] = ["stored"] * len(rows)
         reasons: dict[int, str] = {}
-        seen: dict[int, EventRow] = {}
-        fresh: list[EventRow] = []
-        for index, row in enumerate(rows):  # duplicates inside the batch
-            known = seen.get(row.statement_key)
-            if known is None:
-                seen[row.statement_key] = row
-                fresh.append(row)
-                outcomes.append("stored")
-            elif known.statement_id == row.statement_id and known.body_hash == row.body_hash:
-                outcomes.append("duplicate")
-            else:
-                outcomes.append("conflict")
-                reasons[index] = conflict_reason(row, known.statement_id)
-        fresh.sort(key=_BY_KEY)  # B-tree inserts in key order touch each index page once per batch
+        seen: dict[int, EventRow] = {row.statement_key: row for row in rows}
+        fresh: list[EventRow] = rows
+        if len(seen) < len(rows):  # duplicates inside the batch (rare): the first of each key is stored
+            seen, fresh = {}, []
+            for index, row in enumerate(rows):
+                known = seen.get(row.statement_key)
+                if known is None:
+                    seen[row.statement_key] = row
+                    fresh.append(row)
+                elif known.statement_id == row.statement_id and known.body_hash == row.body_hash:
+                    outcomes[index] = "duplicate"
+                else:
+                    outcomes[index] = "conflict"
+                    reasons[index] = conflict_reason(row, known.statement_id)
+        fresh = sorted(fresh, key=_BY_KEY)  # B-tree inserts in key order touch each index page once per batch
         proxy = self.engine.raw_connection()
         try:
             dbapi: Any = proxy.driver_connection
@@ -244,20 +255,18 @@ class Ingestor:
                     cursor.execute("BEGIN IMMEDIATE")  # inside the try: a lock timeout here still restores the mode
                 stored: dict[int, tuple[str, str]] = {}
                 inserts = fresh
-                if fresh:
-                    cursor.executemany(self._insert, fresh)
-                if fresh and cursor.rowcount != len(fresh):
+                if fresh and self._insert_rows(cursor, fresh) != len(fresh):
                     # Some ids were already stored (rare): undo, then check which first and insert the rest.
                     self._restart(dbapi, cursor)
                     stored = self._existing(cursor, [row.statement_key for row in fresh])
                     inserts = [row for row in fresh if row.statement_key not in stored]
                     if inserts:
-                        cursor.executemany(self._insert, inserts)
+                        self._insert_rows(cursor, inserts)
                 if inserts:
                     cursor.executemany(self._sessions, session_totals(inserts))
                 now = time.time()
                 conflicts = []
-                for index, row in enumerate(rows):
+                for index, row in enumerate(rows) if stored or reasons else ():
                     hit = stored.get(row.statement_key)
                     if hit is not None:  # nothing with this key was inserted now: judge every row by the stored one
                         if hit == (row.statement_id, row.body_hash):
@@ -290,6 +299,21 @@ class Ingestor:
         finally:
             proxy.close()
         return outcomes, reasons
+
+    def _insert_rows(self, cursor: Any, rows: list[EventRow]) -> int:
+        """Insert `rows` (those whose statement key is new); the number inserted. PostgreSQL takes them through
+        COPY into a per-transaction temporary table, then one INSERT … SELECT (several times executemany's rate)."""
+        if self._sqlite:
+            cursor.executemany(self._insert, rows)
+            return int(cursor.rowcount)
+        cursor.execute(_PG_STAGE)
+        with cursor.copy(_PG_COPY) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(_PG_MOVE)
+        inserted = int(cursor.rowcount)
+        cursor.execute(f"TRUNCATE {_PG_STAGE_TABLE}")
+        return inserted
 
     def _restart(self, dbapi: Any, cursor: Any) -> None:
         if self._sqlite:
@@ -343,3 +367,21 @@ def session_totals(rows: Iterable[EventRow]) -> list[tuple[Any, ...]]:
 class _Bad:
     reason: str
     payload: str
+
+
+def _normalize_or_reject(obj: Any, where: str, config: AnalyticsConfig, rejections: list[Rejection]) -> EventRow | None:
+    """`obj` as a row, or None after appending its rejection (with the reason, student pseudonymised)."""
+    try:
+        return normalize(obj, config)
+    except EventError as exc:
+        payload, student = scrub(obj, config)
+        sid = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
+        rejections.append(Rejection(where, str(exc), payload, sid, student))
+        return None
+
+
+@dataclass
+class _Batch:
+    rows: list[EventRow]
+    places: list[str]
+    rejections: list[Rejection]

@@ -104,7 +104,8 @@ class AnalyticsStore:
     def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
         """Open the store at `url` (see `database_url`), or on an existing SQLAlchemy `engine` (tests, pools).
 
-        Nothing connects until first use; the tables are created then if missing.
+        Nothing connects until first use; the tables are created then if missing, and a database created at an
+        earlier schema revision is migrated to the current one (see `edusdk.analytics.migrations.ensure_current`).
         """
         self._owns_engine = engine is None
         self._engine = engine if engine is not None else create_store_engine(database_url(url))
@@ -118,10 +119,14 @@ class AnalyticsStore:
 
     @property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine, with the tables created."""
+        """The SQLAlchemy engine, with the tables created, or upgraded (`alembic upgrade head`) when they were
+        created at an earlier schema revision."""
         if not self._ready:
             with self._lock:
                 if not self._ready:
+                    from edusdk.analytics.migrations import ensure_current  # imports this module
+
+                    ensure_current(self._engine)
                     create_tables(self._engine, ANALYTICS_TABLES)
                     self._ready = True
         return self._engine
