@@ -11,6 +11,7 @@ MODULES = [
     "bench_moderation",
     "bench_server",
     "bench_compose",
+    "bench_audio",
     "bench_script",
     "bench_analytics",
     "bench_diffusers",

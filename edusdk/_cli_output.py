@@ -50,6 +50,8 @@ class Output:
                 if p.stage == "generate":
                     done = (p.shot_index + p.fraction) / max(p.shot_count, 1) * 0.8
                     bar.update(task, completed=done, description=f"shot {p.shot_index + 1}/{p.shot_count}")
+                elif p.stage == "narrate":
+                    bar.update(task, description=f"narrating shot {p.shot_index + 1}/{p.shot_count}")
                 elif p.stage == "compose":
                     bar.update(task, completed=0.8, description="composing")
                 elif p.stage in ("register", "done"):

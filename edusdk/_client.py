@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +17,7 @@ from edusdk.models.outline import AspectRatio, Outline
 from edusdk.models.script import Script, Transition
 from edusdk.moderation import Policy
 from edusdk.moderation.resource import ModerationResource
+from edusdk.narration import Narrator, get_narrator
 from edusdk.script import expand, variants
 
 if TYPE_CHECKING:
@@ -56,7 +58,12 @@ class EduClient:
         db: str | None = None,
         templates_dir: str | Path | None = None,
         engine_options: dict[str, Any] | None = None,
+        narrator: str | Path | Narrator | None = None,
     ) -> None:
+        """`narrator` speaks the lessons' narration: "auto" (the default, or `$EDUSDK_NARRATOR`) uses the
+        offline Piper voice when the `narration` extra is installed; "none" renders silent lessons."""
+        self._narrator_spec: str | Path | Narrator = narrator or os.environ.get("EDUSDK_NARRATOR") or "auto"
+        self._narrators: dict[str, Narrator | None] = {}
         self._engine_spec = engine
         self._engine_options = engine_options or {}
         self._policy = policy
@@ -97,6 +104,27 @@ class EduClient:
             self._engines[spec] = get_engine(spec, **options)
         return self._engines[spec]
 
+    def narrator(self, spec: str | Path | Narrator | None = None, *, language: str | None = None) -> Narrator | None:
+        """The narrator for `spec` (a name, a Piper voice file or a Narrator), else the client's; None: silent.
+
+        Named narrators are built once per client (a Piper voice loads in about a second). With "auto" and a
+        `language` its voice does not speak, the lesson is silent rather than read in the wrong language
+        (any other choice is kept, and refused later with a clear error).
+
+        Raises:
+            BadInputError: an unknown name, or "piper" without the `narration` extra.
+        """
+        spec = self._narrator_spec if spec is None else spec
+        if not isinstance(spec, str | Path):
+            return spec
+        key = str(spec)
+        if key not in self._narrators:
+            self._narrators[key] = get_narrator(key)
+        voice = self._narrators[key]
+        if key == "auto" and voice is not None and language is not None and voice.languages:
+            return voice if language.split("-")[0].lower() in voice.languages else None
+        return voice
+
     def compose(
         self,
         files: Sequence[str | Path],
@@ -107,8 +135,13 @@ class EduClient:
         size: tuple[int, int] | None = None,
         fps: int | None = None,
         smart: bool = True,
+        audio: bool = True,
+        music: str | Path | None = None,
     ) -> ComposeResult:
         """Join your own video files with transitions (`"fade=0.5"`, `"wipeleft=1"`, `"cut"`) into one MP4.
+
+        The clips' own sound is kept and crossfaded with the pictures (`audio=False` drops it); `music` lays a
+        ducked bed under it. See `edusdk.compose.footage.compose_files` for the rest.
 
         Example:
             >>> result = client.compose(["intro.mp4", "lab.mov"], ["fade=0.5"], output="out/joined.mp4")
@@ -117,7 +150,8 @@ class EduClient:
         """
         from edusdk.compose.footage import compose_files
 
-        return compose_files(files, transitions, output=output, captions=captions, size=size, fps=fps, smart=smart)
+        return compose_files(files, transitions, output=output, captions=captions, size=size, fps=fps, smart=smart,
+                             audio=audio, music=music)  # fmt: skip
 
     def close(self) -> None:
         """Release the analytics store's connections."""
@@ -151,6 +185,10 @@ class AsyncLessonsResource:
         extras: bool = False,
         renditions: Sequence[str] = (),
         reframe: Literal["blur", "crop"] = "blur",
+        smart: bool = True,
+        hls: bool = False,
+        narrator: str | Path | Narrator | None = None,
+        music: str | Path | None = None,
     ) -> Lesson:
         """Async twin of `EduClient.lessons.render` (same arguments, same result; the signatures are kept equal
         by hand, as openai-python does, so both stay fully typed)."""
@@ -167,6 +205,10 @@ class AsyncLessonsResource:
             extras=extras,
             renditions=renditions,
             reframe=reframe,
+            smart=smart,
+            hls=hls,
+            narrator=narrator,
+            music=music,
         )
 
 

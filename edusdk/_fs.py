@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,13 +45,17 @@ def temp_beside(path: Path, suffix: str | None = None) -> Path:
 def remove_temporaries(path: str | Path) -> int:
     """Delete the temporaries a killed process left beside `path` (`atomic_output` cannot clean up after SIGKILL).
 
-    Only call it when no other process is writing `path`. Returns how many files it removed.
+    Only call it when no other process is writing `path`. Returns how many files (or half-built directories,
+    e.g. HLS) it removed.
     """
     path = Path(path)
     removed = 0
     if path.parent.is_dir():
         for leftover in path.parent.glob(f".{glob.escape(path.stem)}.*"):
-            leftover.unlink(missing_ok=True)
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
             removed += 1
     return removed
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import platform
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from edusdk._bridges import bridge_clips, make_bridges
 from edusdk._errors import BadInputError, PolicyRefusedError
 from edusdk._fs import check_output_path, write_text_atomic
 from edusdk._media import ffmpeg_version
@@ -30,6 +32,7 @@ from edusdk.models.lesson import Lesson, Manifest
 from edusdk.models.outline import AspectRatio, Outline
 from edusdk.models.script import Script
 from edusdk.moderation.pii import CONTACT_KINDS
+from edusdk.narration import Narrator, fit_to_narration, narrate_script
 
 if TYPE_CHECKING:
     from edusdk._client import EduClient
@@ -65,7 +68,7 @@ def parse_size(size: str) -> tuple[int, int]:
 class RenderProgress:
     """One progress report from `lessons.render`: the stage, and for `generate` the shot and its fraction."""
 
-    stage: str  # "script" | "moderate" | "generate" | "compose" | "register" | "done"
+    stage: str  # "script" | "moderate" | "narrate" | "generate" | "compose" | "register" | "done"
     shot_index: int = 0
     shot_count: int = 0
     fraction: float = 0.0
@@ -94,6 +97,10 @@ class LessonsResource:
         extras: bool = False,
         renditions: Sequence[str] = (),
         reframe: Literal["blur", "crop"] = "blur",
+        smart: bool = True,
+        hls: bool = False,
+        narrator: str | Path | Narrator | None = None,
+        music: str | Path | None = None,
     ) -> Lesson:
         """Render a lesson video with its captions and `lesson.json` manifest.
 
@@ -102,6 +109,11 @@ class LessonsResource:
         PolicyRefusedError; `review` renders but the lesson is not publishable until approved.
         `burn_captions`, `extras` (poster + thumbnail sprite) and `renditions` (e.g. `["720p", "9:16"]`, reframed
         by `reframe`) are passed to `edusdk.compose.render`; what they wrote is listed in the manifest's `compose`.
+        `smart=False` forces compose's full re-encode; `hls` also writes `<stem>.hls/` (fMP4 segments + master.m3u8).
+        `narrator` (default: the client's, "auto") speaks every shot's narration (see `edusdk.narration`: "auto",
+        "piper", "none", a Piper voice file, or a Narrator such as FilesNarrator for recorded audio); shots grow
+        to fit their speech before any engine call. `music` is a file looped under the narration and ducked
+        while it speaks; the sound track is normalised to −16 LUFS.
 
         Example:
             >>> lesson = client.lessons.render(Outline.from_file("photosynthesis.yaml"), output="out/lesson.mp4")
@@ -127,8 +139,22 @@ class LessonsResource:
             raise PolicyRefusedError(f"policy {moderation.policy!r} blocked this lesson{why}", moderation)
 
         video_engine = self._client.engine(engine)
+        voice = self._client.narrator(narrator, language=script.language)
+        music_file = Path(music).expanduser() if music is not None else None
+        if music_file is not None and not music_file.is_file():
+            raise BadInputError(f"music file not found: {music_file}")
         shot_count = len(script.shots)
         with tempfile.TemporaryDirectory(prefix="edusdk-render-") as work:
+            narration = None
+            if voice is not None:  # speech first: it sets how long each shot must be
+                report(RenderProgress("narrate", 0, shot_count, 0.0))
+                speech_dir = Path(work) / "narration"
+                speech_dir.mkdir()
+                narration = narrate_script(
+                    voice, script, speech_dir,
+                    on_progress=lambda i, n: report(RenderProgress("narrate", i, n, i / n)),
+                )  # fmt: skip
+                script = fit_to_narration(script, narration, fps)
             jobs: list[tuple[ShotRequest, Path]] = []
             for i, shot in enumerate(script.shots):
                 request = ShotRequest(
@@ -147,7 +173,12 @@ class LessonsResource:
                 )
                 jobs.append((request, Path(work) / f"{i:03d}-{shot.id}.mp4"))
             clips = generate_shots(video_engine, jobs, report)  # concurrently for engines with max_concurrency
-            moderation = moderation.merged(self._client.moderation.videos.check_clips(clips))  # frame checks
+            prompts = [request.prompt for request, _ in jobs]  # redacted: bridges send the same text to the engine
+            bridges = make_bridges(
+                video_engine, script, clips, Path(work), fps, width=width, height=height, prompts=prompts
+            )
+            checked = [*clips, *bridge_clips(bridges)]
+            moderation = moderation.merged(self._client.moderation.videos.check_clips(checked))  # frame checks
             report(RenderProgress("compose", shot_count, shot_count, 0.0))
             composed = compose_render(
                 script,
@@ -160,6 +191,11 @@ class LessonsResource:
                 extras=extras,
                 renditions=renditions,
                 reframe=reframe,
+                smart=smart,
+                hls=hls,
+                bridges=bridges,
+                narration=narration,
+                music=music_file,
             )  # burned captions, poster/sprite and renditions: see edusdk.compose.render
 
         lesson_id = lesson_id_for(script, width=width, height=height, fps=fps, engine=video_engine.name)
@@ -193,7 +229,9 @@ class LessonsResource:
             write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
         except BaseException:
             for path in (composed.video, composed.captions, composed.srt, *composed.extra_files()):
-                if path is not None:
+                if path is not None and path.is_dir():  # the HLS directory
+                    shutil.rmtree(path, ignore_errors=True)
+                elif path is not None:
                     path.unlink(missing_ok=True)
             raise
 

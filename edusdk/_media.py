@@ -82,4 +82,5 @@ def probe(path: str | Path) -> VideoInfo:
         codec=video.group(1),
         size_bytes=path.stat().st_size,
         subtitle_tracks=head.count(": Subtitle: "),
+        audio_tracks=head.count(": Audio: "),
     )

@@ -30,6 +30,7 @@ from edusdk.cli_moderation import moderation as moderation_group
 from edusdk.models.lesson import Lesson
 from edusdk.models.outline import Outline
 from edusdk.models.script import Script
+from edusdk.narration import FilesNarrator, Narrator, get_narrator
 
 ASPECTS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9")
 
@@ -79,6 +80,18 @@ def _lesson_json(lesson: Lesson) -> dict[str, Any]:
     }
 
 
+def _check_renditions(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Reject an unknown --rendition name before anything renders (exit 2, naming the flag)."""
+    from edusdk.compose.renditions import parse_rendition
+
+    for spec in value:
+        try:
+            parse_rendition(spec, width=1280, height=720)  # the name alone decides whether it is valid
+        except BadInputError as exc:
+            raise click.BadParameter(exc.message, ctx=ctx, param=param) from None
+    return value
+
+
 class _Group(click.Group):
     """Formats every EduSDKError in one place (one line, a hint; EDUSDK_DEBUG=1 adds the traceback)."""
 
@@ -115,34 +128,109 @@ def main(ctx: click.Context) -> None:
 @click.option("--base-url", help="Remote engine base URL, e.g. http://127.0.0.1:8700/v1.")
 @click.option("--api-key", envvar="EDUSDK_API_KEY", help="Remote engine API key (or EDUSDK_API_KEY).")
 @click.option("--policy", default="k12", show_default=True, help="Moderation policy pack.")
+@click.option("--burn-captions", is_flag=True, help="Also draw the captions onto the frames (styled per size).")
+@click.option("--extras", is_flag=True, help="Also write <stem>.poster.jpg, <stem>.sprite.jpg and <stem>.thumbs.vtt.")
+@click.option(
+    "--rendition",
+    "renditions",
+    multiple=True,
+    callback=_check_renditions,
+    metavar="NAME",
+    help="Also write <stem>.<NAME>.mp4: 1080p, 720p, 480p, 360p, 16:9, 9:16, 1:1, 4:5 or WxH (repeatable).",
+)
+@click.option(
+    "--reframe",
+    type=click.Choice(["blur", "crop"]),
+    default="blur",
+    show_default=True,
+    help="How renditions of another aspect ratio are reframed: blurred pad or centre crop.",
+)
+@click.option("--hls", is_flag=True, help="Also write <stem>.hls/ (fMP4 segments + master.m3u8), stream-copied.")
+@click.option(
+    "--smart/--no-smart",
+    default=True,
+    show_default=True,
+    help="Stream-copy all but the transitions when the clips allow it; --no-smart re-encodes everything.",
+)
+@click.option(
+    "--narrator",
+    default=None,
+    metavar="NAME",
+    help="Who speaks the narration: auto (default: Piper if the narration extra is installed), piper, none, "
+    "or a Piper voice .onnx file.",
+)
+@click.option(
+    "--narration-dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Recorded narration: <shot_id>.wav/.mp3/… per shot; the --narrator speaks the others.",
+)
+@click.option(
+    "--music",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Background music, looped under the lesson and ducked while the narration speaks.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @json_option
 @click.pass_context
 def render(
     ctx: click.Context, source: str, output: str, aspect: str | None, size: str | None, fps: int,
-    engine: str, model: str | None, base_url: str | None, api_key: str | None, policy: str, quiet: bool,
-    as_json: bool,
+    engine: str, model: str | None, base_url: str | None, api_key: str | None, policy: str,
+    burn_captions: bool, extras: bool, renditions: tuple[str, ...], reframe: str, hls: bool, smart: bool,
+    narrator: str | None, narration_dir: str | None, music: str | None, quiet: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Render an outline (or a saved script) into a lesson video.
 
     \b
     Example:
       edusdk render examples/outlines/photosynthesis.yaml -o out/lesson.mp4 --aspect 9:16 --json
+      edusdk render examples/outlines/photosynthesis.yaml --rendition 720p --rendition 9:16 --extras --hls
+      edusdk render examples/outlines/photosynthesis.yaml --narration-dir recordings/ --music bed.mp3
     """
     out = ctx.ensure_object(Output)
     out.as_json, out.quiet = as_json, quiet
+    voice = _narrator(narrator, narration_dir)
     engine_options = {"model": model, "base_url": base_url, "api_key": api_key}
     lesson = _render(out, source, output=output, aspect=aspect, size=size, fps=fps, engine=engine, policy=policy,
-                     engine_options={k: v for k, v in engine_options.items() if v is not None})  # fmt: skip
+                     engine_options={k: v for k, v in engine_options.items() if v is not None},
+                     burn_captions=burn_captions, extras=extras, renditions=list(renditions), reframe=reframe,
+                     hls=hls, smart=smart, narrator=voice, music=music)  # fmt: skip
+    files = _written_files(lesson)
 
     def human() -> None:
         out.console.print(f"[green]✓[/] {lesson.video}  ({lesson.duration_s:.1f} s, {len(lesson.timeline)} shots)")
         out.console.print(f"  manifest {lesson.manifest}\n  captions {lesson.captions}")
+        for path in files[4:]:  # poster, sprite, HLS master playlist, renditions
+            out.console.print(f"  also {path}")
         out.console.print(f"  moderation: {lesson.moderation.decision} (policy {lesson.moderation.policy})")
         if not lesson.publishable:
             print_findings(lesson.moderation)
 
-    out.result(_lesson_json(lesson), human)
+    out.result({**_lesson_json(lesson), "files": files}, human)
+
+
+def _written_files(lesson: Lesson) -> list[str]:
+    """Every file the render wrote: video, manifest, .vtt, .srt, then what the manifest's `compose` lists (for
+    HLS its master playlist; the segments sit beside it in `<stem>.hls/`)."""
+    compose = json.loads(lesson.manifest.read_text(encoding="utf-8")).get("compose", {})
+    files = [lesson.video, lesson.manifest, lesson.captions, lesson.captions.with_suffix(".srt")]
+    files += [Path(compose[k]) for k in ("poster", "sprite", "thumbs", "hls_master") if compose.get(k)]
+    files += [Path(r["path"]) for r in compose.get("renditions", [])]
+    return [str(f) for f in files if f.is_file()]
+
+
+def _narrator(name: str | None, folder: str | None) -> str | Narrator | None:
+    """--narrator and --narration-dir as one narrator (None: the client's default, i.e. $EDUSDK_NARRATOR or auto)."""
+    try:
+        speaker = get_narrator(name) if name is not None else None
+        if folder is None:
+            return speaker if name is not None else None
+        fallback = speaker if name is not None else get_narrator(os.environ.get("EDUSDK_NARRATOR") or "auto")
+        return FilesNarrator.from_dir(folder, fallback=fallback)
+    except BadInputError as exc:
+        flag = "--narration-dir" if folder is not None and "narration" in str(exc) else "--narrator"
+        raise click.BadParameter(str(exc), param_hint=flag) from None
 
 
 def _render(out: Output, source: str, **options: Any) -> Lesson:
@@ -310,6 +398,12 @@ def demo(ctx: click.Context, outline: str, output: str, as_json: bool) -> None:
         out.console.print(table)
         out.console.print(f"moderation: {lesson.moderation.decision} · analytics: {len(segments)} shot segments "
                           f"registered for {lesson.lesson_id}")  # fmt: skip
+        audio = json.loads(lesson.manifest.read_text(encoding="utf-8")).get("compose", {}).get("audio")
+        if audio:
+            out.console.print(f"narration: {audio['narrator']} · {len(audio['narrated_shots'])} shots · "
+                              f"{audio['loudness_lufs']} LUFS")  # fmt: skip
+        else:
+            out.console.print("narration: none (pip install 'edusdk[narration]' for the offline voice)")
         out.console.print(f"[green]video:[/] {lesson.video}\n[green]manifest:[/] {lesson.manifest}\n"
                           f"[green]captions:[/] {lesson.captions}")  # fmt: skip
 

@@ -42,7 +42,7 @@ def result_json(result: ComposeResult) -> dict[str, Any]:
         **{
             k: v
             for k, v in result.manifest_entry().items()
-            if k in ("poster", "sprite", "thumbs", "renditions", "quality")
+            if k in ("poster", "sprite", "thumbs", "renditions", "quality", "audio")
         },
     }
 
@@ -66,14 +66,17 @@ def result_json(result: ComposeResult) -> dict[str, Any]:
               help="Extra output: 1080p, 720p, 480p, 360p, 9:16, 1:1, 4:5, 16:9 or WxH (repeatable).")  # fmt: skip
 @click.option("--reframe", default="blur", show_default=True, type=click.Choice(REFRAMES),
               help="Reframing for another aspect ratio: blurred-background pad or centre crop.")  # fmt: skip
+@click.option("--no-audio", is_flag=True, help="Drop the clips' own sound (kept and crossfaded by default).")
+@click.option("--music", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Background music, looped and ducked under the clips' sound.")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @json_option
 @click.pass_context
 def compose(
     ctx: click.Context, clips: tuple[str, ...], output: str, transitions: tuple[str, ...], captions: str | None,
     size: str | None, fps: int | None, preset: str, crf: int, no_smart: bool, title: str,
-    burn_captions: bool, extras: bool, renditions: tuple[str, ...], reframe: Reframe, quiet: bool,
-    as_json: bool,
+    burn_captions: bool, extras: bool, renditions: tuple[str, ...], reframe: Reframe, no_audio: bool,
+    music: str | None, quiet: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Join video files (any codec, size, frame rate) with transitions into one H.264 MP4.
 
@@ -92,6 +95,7 @@ def compose(
         list(clips), list(transitions), output=output, captions=captions,
         size=parse_size(size) if size else None, fps=fps, preset=preset, crf=crf, smart=not no_smart, title=title,
         burn_captions=burn_captions, extras=extras, renditions=list(renditions), reframe=reframe,
+        audio=not no_audio, music=music,
     )  # fmt: skip
 
     def human() -> None:

@@ -99,7 +99,7 @@ def test_burned_captions_change_the_bottom_band_only_while_a_cue_shows(clips: li
     t = (cue.start_s + cue.end_s) / 2
     a, b = frame_rgb(plain.video, t, W, H), frame_rgb(burned.video, t, W, H)
     assert _band_diff(a, b, W, range(H * 2 // 3, H)) > 10  # the caption box and text
-    assert _band_diff(a, b, W, range(0, H // 4)) < 3  # the top is untouched (encoder noise only)
+    assert _band_diff(a, b, W, range(0, H // 4)) < 5  # the top is untouched: x264 noise between two encodes (≈ 3)
 
 
 # ------------------------------------------------------------------------------------------- poster and sprite

@@ -9,8 +9,9 @@ import pytest
 
 from edusdk._media import ffmpeg_exe, probe
 from edusdk.compose import render
-from edusdk.compose.graph import Join
+from edusdk.compose.graph import ComposeInput, Join, build_compose_command
 from edusdk.compose.mp4 import read_video_track
+from edusdk.compose.quality import InlineQuality, QualityThresholds
 from edusdk.compose.smart import CopySegment, EncodePart, EncodeSegment, plan_segments
 from edusdk.models.engine import Clip
 from edusdk.models.script import Script, Shot, Transition
@@ -53,6 +54,21 @@ def test_plan_merges_windows_across_a_short_clip() -> None:
         (EncodePart(0, 0, 40), EncodePart(1, 0, 45), EncodePart(2, 0, 30)), (Join("fade", 15), Join("wipeleft", 15))
     )
     assert plan[1] == CopySegment(2, 30, 180) and _total(plan) == 265 - 30
+
+
+def test_windowed_graph_sends_only_the_transition_windows_through_xfade(tmp_path: Path) -> None:
+    inputs = [ComposeInput(Path(f"/c/{n}.mp4"), W, H, FPS, 60) for n in "abc"]
+    inline = InlineQuality(tmp_path, fps=FPS, frames=165, thresholds=QualityThresholds())
+    args = build_compose_command(inputs, [Join("fade", 15), Join("cut", 0)], width=W, height=H, fps=FPS,
+                                 captions=None, output=Path("o.mp4"), windowed=True, detect=inline,
+                                 keyframes=[0, 17])  # fmt: skip
+    graph = args[args.index("-filter_complex") + 1]
+    # copy a[0:44), window a[44:60) × b[0:16) (its xfade starts at the window's frame 1), copy b[16:60), all of c
+    assert graph.count("xfade=") == 1 and "offset=0.016667" in graph and "concat=n=4:v=1:a=0" in graph
+    assert "trim=start_frame=44:end_frame=60" in graph and "trim=start_frame=16:end_frame=60" in graph
+    assert "setpts=expr=N/(30*TB)" in graph and "freezedetect" in graph and "quality-output.txt" in graph
+    assert args[args.index("-force_key_frames") + 1] == "expr:eq(n,0)+eq(n,17)"
+    assert args[-3:] == ["-f", "null", "-"] and "o.mp4" in args  # the detectors' branch writes nothing
 
 
 def test_plan_without_clean_cuts_encodes_everything() -> None:

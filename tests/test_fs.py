@@ -31,9 +31,12 @@ def test_atomic_output_leaves_nothing_on_failure(tmp_path: Path) -> None:
 def test_remove_temporaries_removes_only_that_outputs_leftovers(tmp_path: Path) -> None:
     target = tmp_path / "lesson.mp4"
     leftovers = [temp_beside(target), temp_beside(target, ".json"), temp_beside(target, ".vtt")]  # a SIGKILLed render
+    half_hls = tmp_path / ".lesson.hls.k3j2"  # write_hls's working directory, left by a killed render
+    (half_hls / "main").mkdir(parents=True)
+    (half_hls / "main" / "init.mp4").write_bytes(b"x")
     keep = [target, tmp_path / "lesson.json", tmp_path / ".other.1234.mp4", tmp_path / ".lessons.mp4"]
     for path in keep:
         path.write_bytes(b"x")
-    assert remove_temporaries(target) == 3
-    assert not any(p.exists() for p in leftovers)
+    assert remove_temporaries(target) == 4
+    assert not any(p.exists() for p in [*leftovers, half_hls])
     assert all(p.exists() for p in keep)

@@ -47,10 +47,13 @@ def job_count(server: str) -> int:
                .json()["data"])  # fmt: skip
 
 
-@pytest.mark.parametrize(("mode", "extra"), [("text", {}), ("image", {"image": IMAGE}), ("still", {})])
+@pytest.mark.parametrize(
+    ("mode", "extra"),
+    [("text", {}), ("image", {"image": IMAGE}), ("still", {}), ("connect", {"image": IMAGE, "end_image": IMAGE})],
+)
 def test_every_storyboard_mode_round_trips(server: str, tmp_path: Path, mode: str, extra: dict[str, Any]) -> None:
     engine = get_engine("remote", base_url=f"{server}/v1", api_key=KEY)
-    assert set(engine.capabilities.modes) == {"text", "image", "still"}
+    assert set(engine.capabilities.modes) == {"text", "image", "still", "connect"}
     fractions: list[float] = []
     clip = engine.generate(shot(mode, **extra), output=tmp_path / "s1.mp4", on_progress=fractions.append)
     info = probe(clip.path)

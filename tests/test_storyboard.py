@@ -62,7 +62,7 @@ def test_is_a_video_engine_picked_by_name() -> None:
     engine = get_engine("storyboard")
     assert isinstance(engine, StoryboardEngine)
     assert isinstance(engine, VideoEngine)
-    assert engine.capabilities.modes == ("text", "image", "still")
+    assert engine.capabilities.modes == ("text", "image", "still", "connect")
     assert engine.capabilities.size_multiple == 2
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from edusdk._errors import BadInputError
 from edusdk.models.lesson import CaptionCue, TimelineEntry
@@ -129,8 +129,26 @@ def _floor_ms(seconds: float) -> int:
     return math.floor(seconds * 1000 + 1e-6)  # the epsilon keeps 1.2 (=1.19999…) at 1200 ms; -_floor_ms(-x) is ceil
 
 
-def cues_for(script: Script, timeline: Sequence[TimelineEntry]) -> list[CaptionCue]:
+def _speech_span(window: tuple[float, float], start_ms: int, end_ms: int, chunks: int) -> tuple[int, int]:
+    """The spoken window inside the shot [start_ms, end_ms], grown around its middle (within the shot) until
+    each of `chunks` cues can last MIN_CUE_S."""
+    lo, hi = max(start_ms, -_floor_ms(-window[0])), min(end_ms, _floor_ms(window[1]))
+    need = max(0, round(chunks * MIN_CUE_S * 1000) - (hi - lo))
+    if need > 0:
+        lo, hi = lo - need // 2, hi + need - need // 2
+        lo, hi = (start_ms, start_ms + (hi - lo)) if lo < start_ms else (lo, hi)
+        lo, hi = (end_ms - (hi - lo), end_ms) if hi > end_ms else (lo, hi)
+        lo = max(lo, start_ms)
+    return lo, hi
+
+
+def cues_for(
+    script: Script, timeline: Sequence[TimelineEntry], *, speech: Mapping[str, tuple[float, float]] | None = None
+) -> list[CaptionCue]:
     """Caption cues for every shot's narration, each inside that shot's [start_s, end_s] segment.
+
+    `speech` (shot id → (start_s, end_s) of its spoken narration, see `compose.audio`) narrows a narrated
+    shot's cues to when the words are heard, widened to MIN_CUE_S per cue where the shot has room.
 
     Raises:
         BadInputError: the timeline does not belong to the script (other shots or order).
@@ -141,6 +159,8 @@ def cues_for(script: Script, timeline: Sequence[TimelineEntry]) -> list[CaptionC
     for shot, entry in zip(script.shots, timeline, strict=True):
         # ceil/floor keep every cue inside its shot; cues inside one shot share floored boundaries
         start_ms, end_ms = -_floor_ms(-entry.start_s), _floor_ms(entry.end_s)
+        if speech is not None and shot.id in speech:
+            start_ms, end_ms = _speech_span(speech[shot.id], start_ms, end_ms, len(split_narration(shot.narration)))
         if end_ms <= start_ms:
             continue
         chunks = _merge_for_time(split_narration(shot.narration), (end_ms - start_ms) / 1000)

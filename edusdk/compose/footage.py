@@ -80,6 +80,8 @@ def compose_files(
     extras: bool = False,
     renditions: Sequence[str] = (),
     reframe: Reframe = "blur",
+    audio: bool = True,
+    music: str | Path | None = None,
 ) -> ComposeResult:
     """Join video `files` in order into `output` (MP4, H.264) with `transitions` between them.
 
@@ -87,6 +89,9 @@ def compose_files(
     Clips that already share the output's codec parameters are smart-rendered (see `render`).
     `burn_captions` draws the captions onto the frames too (a full re-encode); `extras` adds a poster and a
     thumbnail sprite; `renditions` extra sizes/aspects reframed by `reframe` (see `render`).
+    `audio` keeps the clips' own sound (silence for clips without any), crossfaded across the transitions
+    like the pictures and normalised to −16 LUFS; `music` lays a ducked bed under it. `audio=False` and no
+    music: a silent video.
 
     Raises:
         BadInputError: no files, an unknown transition (the valid names are listed), a transition longer
@@ -135,6 +140,9 @@ def compose_files(
         title=title, subject="", audience="", language="en", aspect="16:9", style="", template="footage",
         outline_hash="", bible="", shots=shots, variables={},
     )  # fmt: skip
+    sounds = [p if i.audio_tracks else None for p, i in zip(paths, infos, strict=True)]
+    keep = audio and any(sounds)
     return render(script, clips, output=Path(output), width=width, height=height, fps=rate, preset=preset,
                   crf=crf, smart=smart, cues=cues, burn_captions=burn_captions, extras=extras,
-                  renditions=renditions, reframe=reframe)  # fmt: skip
+                  renditions=renditions, reframe=reframe, clip_audio=sounds if keep else None,
+                  music=Path(music).expanduser() if music is not None else None)  # fmt: skip

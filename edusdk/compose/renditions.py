@@ -157,8 +157,10 @@ def render_renditions(
             temps.append(master_copy)
         args = ["-y", "-i", str(master), "-filter_complex", ";".join(chains)]
         for i, tmp in enumerate(temps):
-            args += ["-map", f"[r{i}]", "-map", "0:s?", "-c:v", "libx264", "-preset", preset, "-crf", str(crf)]
-            args += ["-pix_fmt", "yuv420p", "-c:s", "copy", "-an", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+            args += ["-map", f"[r{i}]", "-map", "0:s?", "-map", "0:a?", "-c:v", "libx264", "-preset", preset]
+            args += ["-crf", str(crf), "-pix_fmt", "yuv420p", "-c:s", "copy", "-c:a", "copy", "-movflags", "+faststart"]
+            args += ["-force_key_frames", "expr:gte(t,n_forced*1)"]  # a keyframe a second: seeks, 2 s HLS segments
+            args += ["-f", "mp4", str(tmp)]  # the sound track, if any, is copied as it is
         run_ffmpeg(args, what=f"writing {count} rendition(s) of {master.name}")
         for target, tmp in zip(targets, temps, strict=True):
             info = probe(tmp)

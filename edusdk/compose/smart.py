@@ -6,7 +6,12 @@ be decoded. Each clip's frames between its first clean cut after the incoming tr
 clean cut before the outgoing one are copied packet for packet (cut by packet index with the `noise`
 bitstream filter, exact because the GOPs are closed); everything else — a transition window with the
 tail of one clip and the head of the next — is encoded by the same filter graph as the full render.
-The pieces are joined with the concat demuxer (`-c copy`), captions muxed as `mov_text`.
+The first window is encoded alone (it tells whether the encoder reproduces the clips' SPS/PPS), the
+others in one run (one encoder warm-up instead of one per window) with a keyframe forced where each
+starts, cut apart by packet count too. The pieces are joined with the concat
+demuxer (`-c copy`), captions muxed as `mov_text`. With quality checks, the detectors see the windows
+in that encode and the copied frames through their clip files' analyses (cached per file, see
+`quality.analyse_clips`), decoded alongside the window encode when not cached yet.
 
 `plan_segments` is pure and unit-tested; `smart_render` runs it and returns None (with the reason)
 whenever it cannot guarantee the same frames and timeline as the full re-encode, so the caller falls back.
@@ -18,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,94 +30,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edusdk._media import run_ffmpeg
-from edusdk.compose.graph import ComposeInput, Join, build_compose_command
+from edusdk.compose.graph import (
+    ComposeInput,
+    CopySegment,
+    EncodePart,
+    EncodeSegment,
+    Join,
+    Segment,
+    build_compose_command,
+    plan_segments,
+)
 from edusdk.compose.mp4 import VideoTrack, read_video_track
+from edusdk.compose.quality import FrameFlags, InlineQuality, analyse_clips, join_flags, read_flags
 
-
-@dataclass(frozen=True)
-class CopySegment:
-    """Frames [start, end) of clip `clip`, stream-copied (both ends are clean cuts or the clip's end)."""
-
-    clip: int
-    start: int
-    end: int
-
-    @property
-    def frames(self) -> int:
-        return self.end - self.start
-
-
-@dataclass(frozen=True)
-class EncodePart:
-    """`frames` frames of clip `clip` from frame `start`, as one input of an encoded window."""
-
-    clip: int
-    start: int
-    frames: int
-
-
-@dataclass(frozen=True)
-class EncodeSegment:
-    """A window encoded by the compose graph: its parts joined in order by `joins` (one fewer than parts)."""
-
-    parts: tuple[EncodePart, ...]
-    joins: tuple[Join, ...]
-
-    @property
-    def frames(self) -> int:
-        return sum(p.frames for p in self.parts) - sum(j.frames for j in self.joins)
-
-
-Segment = CopySegment | EncodeSegment
-
-
-def _copy_range(cuts: Sequence[int], frames: int, t_in: int, t_out: int) -> tuple[int, int] | None:
-    """The copied frames of one clip: from the first clean cut after the incoming transition to the last
-    clean cut before the outgoing one (strictly, so every window part is longer than its transition)."""
-    starts = [k for k in cuts if (k == 0 and t_in == 0) or k > t_in]
-    ends = [frames] if t_out == 0 else [k for k in cuts if k < frames - t_out]
-    if not starts or not ends or min(starts) >= max(ends):
-        return None
-    return min(starts), max(ends)
-
-
-def plan_segments(frames: Sequence[int], joins: Sequence[Join], cuts: Sequence[Sequence[int]]) -> list[Segment]:
-    """Split the composed video into copied and encoded segments, in output order.
-
-    `frames[i]` is clip i's length, `joins[i]` joins clip i to i+1, `cuts[i]` lists clip i's clean cuts.
-    The segments' frames add up to the full render's: sum(frames) - sum(join frames).
-    """
-    segments: list[Segment] = []
-    parts: list[EncodePart] = []
-    run_joins: list[Join] = []
-
-    def add(part: EncodePart) -> None:
-        if parts:  # the run's last part is from the previous clip: the join between them applies
-            run_joins.append(joins[part.clip - 1])
-        parts.append(part)
-
-    def flush() -> None:
-        if parts:
-            segments.append(EncodeSegment(tuple(parts), tuple(run_joins)))
-        parts.clear()
-        run_joins.clear()
-
-    for i, n in enumerate(frames):
-        t_in = joins[i - 1].frames if i > 0 else 0
-        t_out = joins[i].frames if i < len(frames) - 1 else 0
-        copied = _copy_range(cuts[i], n, t_in, t_out)
-        if copied is None:
-            add(EncodePart(i, 0, n))
-            continue
-        start, end = copied
-        if start > 0:
-            add(EncodePart(i, 0, start))
-        flush()
-        segments.append(CopySegment(i, start, end))
-        if end < n:
-            parts.append(EncodePart(i, end, n - end))
-    flush()
-    return segments
+__all__ = [  # the segment plan lives in graph.py (the windowed full graph uses it too); re-exported here
+    "CopySegment", "EncodePart", "EncodeSegment", "Segment", "SmartOutcome", "plan_segments", "smart_ineligibility",
+    "smart_render",
+]  # fmt: skip
 
 
 def smart_ineligibility(tracks: Sequence[VideoTrack | None], frames: Sequence[int], *, width: int, height: int,
@@ -145,6 +78,26 @@ def _bsf_drop(start: int, end: int, total: int) -> list[str]:
     return ["-bsf:v", f"noise=drop={'+'.join(keep)}"] if keep else []
 
 
+def _lesson_flags(segments: Sequence[Segment], clips: dict[int, FrameFlags], windows: FrameFlags) -> FrameFlags:
+    """The composed video's quality flags: the copied frames' from their clips', the windows' from their encode.
+
+    `windows` flags the encoded windows one after another. A piece's first frame continues the frame before
+    it exactly when that is the previous frame of the same clip (a window starting mid-clip, or copied
+    frames after a window), so its flag is the clip's.
+    """
+    parts, at = [], 0
+    for segment in segments:
+        if isinstance(segment, CopySegment):
+            parts.append(clips[segment.clip].part(segment.start, segment.end, continues=segment.start > 0))
+            continue
+        window = windows.part(at, at + segment.frames, continues=False)
+        at += segment.frames
+        first = segment.parts[0]
+        continues = first.start > 0 and first.clip in clips and clips[first.clip].same[first.start]
+        parts.append(FrameFlags(window.black, (continues, *window.same[1:])))
+    return join_flags(parts)
+
+
 def _concat_line(path: Path) -> str:
     quoted = str(path).replace("'", "'\\''")
     return f"file '{quoted}'"
@@ -173,18 +126,23 @@ def smart_render(
     preset: str,
     crf: int,
     title: str = "",
+    inline: InlineQuality | None = None,
 ) -> SmartOutcome:
     """Compose `paths` into `output` by encoding only the transition windows; see the module docstring.
 
     Returns `SmartOutcome(ok=False, reason=…)` without writing `output` when the clips do not qualify
     or an encoded window's parameters differ from the clips' (the caller then does a full re-encode).
-    ffmpeg failures raise MediaError as in the full render.
+    ffmpeg failures raise MediaError as in the full render. With `inline`, the quality detectors run on
+    the windows as they are encoded and the copied frames' flags come from `analyse_clips` (cached per
+    clip file, else decoded while the windows encode); on success `inline.flags` covers every frame.
     """
+    inline = inline if inline is not None and inline.active else None
     tracks = [read_video_track(p) for p in paths]
     reason = smart_ineligibility(tracks, frames, width=width, height=height, fps=fps)
     if reason is not None:
         return SmartOutcome(False, reason)
     cuts = [t.clean_cuts for t in tracks if t is not None]
+    clean = [set(c) for c in cuts]
     cuts_total = [t.sample_count for t in tracks if t is not None]
     segments = plan_segments(frames, joins, cuts)
     copies = [s for s in segments if isinstance(s, CopySegment)]
@@ -197,14 +155,6 @@ def smart_render(
         files = [folder / f"{n:03d}-{'copy' if isinstance(s, CopySegment) else 'window'}.mp4"
                  for n, s in enumerate(segments)]  # fmt: skip
 
-        def encode(job: tuple[EncodeSegment, Path]) -> None:
-            segment, file = job
-            inputs = [ComposeInput(paths[p.clip], width, height, fps, p.frames, start_frame=p.start)
-                      for p in segment.parts]  # fmt: skip
-            args = build_compose_command(inputs, list(segment.joins), width=width, height=height, fps=fps,
-                                         captions=None, output=file, preset=preset, crf=crf)  # fmt: skip
-            run_ffmpeg(args, what=f"encoding a transition window ({segment.frames} frames)")
-
         copy_jobs = [(s, f) for s, f in zip(segments, files, strict=True) if isinstance(s, CopySegment)]
         copy_args: list[str] = ["-y"]
         for s, _ in copy_jobs:
@@ -213,23 +163,63 @@ def smart_render(
             drop = _bsf_drop(s.start, s.end, cuts_total[s.clip])
             copy_args += ["-map", f"{k}:v:0", "-c", "copy", *drop, "-f", "mp4", str(file)]
         windows = [(s, f) for s, f in zip(segments, files, strict=True) if isinstance(s, EncodeSegment)]
-
-        def same_parameters(file: Path) -> bool:
-            track = read_video_track(file)
-            return track is not None and track.config == config
-
         mismatch = SmartOutcome(False, "the encoded windows' codec parameters (SPS/PPS) differ from the clips'")
-        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-            copied = pool.submit(run_ffmpeg, copy_args, what="copying the clips' unchanged frames")
-            if windows:  # the first window tells whether the encoder reproduces the clips' parameters
-                encode(windows[0])
-                if not same_parameters(windows[0][1]):
+
+        def encode(group: Sequence[tuple[EncodeSegment, Path]], name: str) -> SmartOutcome | None:
+            """Encode `group`'s windows in one run, cut into their files by packet count; None if all went well.
+
+            One run for many windows warms the encoder up once; a keyframe is forced where each window starts.
+            """
+            starts = [sum(w.frames for w, _ in group[:k]) for k in range(len(group))]
+            total = sum(w.frames for w, _ in group)
+            encoded = group[0][1] if len(group) == 1 else folder / f"{name}.mp4"
+            inputs, group_joins = [], []
+            for k, (segment, _) in enumerate(group):
+                group_joins += [Join("cut", 0)] if k else []  # the windows follow each other by cuts
+                inputs += [ComposeInput(paths[p.clip], width, height, fps, p.frames, start_frame=p.start,
+                                        start_is_keyframe=p.start in clean[p.clip])  # a copy ends there
+                           for p in segment.parts]  # fmt: skip
+                group_joins += segment.joins
+            args = build_compose_command(inputs, group_joins, width=width, height=height, fps=fps, captions=None,
+                                         output=encoded, preset=preset, crf=crf, detect=inline,
+                                         detect_events=folder / f"{name}.quality.txt",
+                                         keyframes=starts if len(group) > 1 else ())  # fmt: skip
+            run_ffmpeg(args, what=f"encoding {len(group)} transition window(s) ({total} frames)")
+            track = read_video_track(encoded)
+            if track is None or track.config != config:
+                return mismatch
+            if len(group) > 1:
+                if track.sample_count != total or not set(starts) <= set(track.clean_cuts):
+                    return SmartOutcome(False, "the encoded windows do not start on clean keyframes")
+                split = ["-y", "-i", str(encoded)]
+                for (segment, file), start in zip(group, starts, strict=True):
+                    split += ["-map", "0:v:0", "-c", "copy", *_bsf_drop(start, start + segment.frames, total)]
+                    split += ["-f", "mp4", str(file)]
+                run_ffmpeg(split, what="cutting the encoded windows apart")
+            return None
+
+        # The first window alone tells whether the encoder reproduces the clips' parameters (clips that match
+        # each other but not the compose settings fall back after one short encode); the rest go in one run.
+        groups = [("window-first", windows[:1]), ("windows-rest", windows[1:])]
+        analysed = sorted({s.clip for s, _ in copy_jobs})  # the copied frames' flags come from their clip files
+        clip_flags = None
+        with ThreadPoolExecutor(max_workers=2) as side:
+            copied = side.submit(run_ffmpeg, copy_args, what="copying the clips' unchanged frames")
+            for k, (name, group) in enumerate(groups):
+                failed = encode(group, name) if group else None
+                if failed is not None:
                     copied.result()
-                    return mismatch
-            list(pool.map(encode, windows[1:]))
+                    return failed
+                if k == 0 and inline is not None:  # decodes only clips not analysed before, beside the encode
+                    clip_flags = side.submit(analyse_clips, [paths[c] for c in analysed],
+                                             [frames[c] for c in analysed], thresholds=inline.thresholds,
+                                             folder=folder)  # fmt: skip
             copied.result()
-        if not all(same_parameters(file) for _, file in windows):
-            return mismatch
+            flags = dict(zip(analysed, clip_flags.result(), strict=True)) if clip_flags is not None else None
+        if inline is not None and flags is not None:
+            window_flags = join_flags([read_flags(folder / f"{name}.quality.txt", sum(w.frames for w, _ in group))
+                                       for name, group in groups])  # fmt: skip
+            inline.flags = _lesson_flags(segments, flags, window_flags)
 
         listing = folder / "segments.txt"
         listing.write_text("ffconcat version 1.0\n" + "\n".join(_concat_line(f) for f in files) + "\n", "utf-8")

@@ -16,7 +16,7 @@ def get_engine(name: str, **options: Any) -> VideoEngine:
     Example:
         >>> engine = get_engine("storyboard")
         >>> engine.capabilities.modes
-        ('text', 'image', 'still')
+        ('text', 'image', 'still', 'connect')
     """
     if name == "storyboard":
         from edusdk.engine.storyboard import StoryboardEngine

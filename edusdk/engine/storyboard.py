@@ -44,10 +44,11 @@ KEN_BURNS_FULL_S = 8.0  # shots this long or longer get the full zoom and pan; s
 # from the crop on screen, which looks the same, saves resampling, and hands x264 repeated panels.
 KEN_BURNS_MIN_SHIFT_PX = 0.5
 _STDERR_TAIL = 1500
+CONNECT_ZOOM = 0.06  # connect mode: image A pushes in by this much as it dissolves, B settles from it
 
 CAPABILITIES = EngineCapabilities(
     name="storyboard",
-    modes=("text", "image", "still"),
+    modes=("text", "image", "still", "connect"),
     min_size=16,
     max_size=4096,
     size_multiple=2,  # yuv420p needs even sizes
@@ -165,6 +166,18 @@ class CardRenderer:
         """What was drawn: layout, palette, counts of points/formulas and of items left out for space."""
         return dict(self.card.info)
 
+    @property
+    def static_from_frame(self) -> int | None:
+        """The frame from which the card holds still to its end (None when an image panel keeps moving).
+
+        Clip metadata carries it so compose's quality check does not report a card held by design as frozen.
+        """
+        if self.request.mode == "still":
+            return 0
+        if self.kenburns is not None:
+            return None
+        return min(self.request.num_frames - 1, max((s + n - 1 for s, n in self.schedule), default=0))
+
     def frames(self, *, copy: bool = True) -> Iterator[U8]:
         """Yield `num_frames` frames, each (height, width, 3) uint8 RGB.
 
@@ -221,6 +234,51 @@ class CardRenderer:
         part += opacity * layer.premult
         out += 0.5
         canvas[self._region(layer)] = out.astype(np.uint8)
+
+
+class ConnectRenderer:
+    """Connect mode: the frames between image A (`request.image`) and image B (`request.end_image`).
+
+    A zoom-through dissolve: A pushes in while it fades out and B settles from the same zoom as it fades
+    in, eased at both ends. The frames lie strictly between A and B (neither is repeated), so a bridge
+    from shot A's last frame to shot B's first joins both by cuts without a held frame.
+    """
+
+    def __init__(self, request: ShotRequest) -> None:
+        self.request = request
+        size = (request.width, request.height)
+        self.images = [self._read(request.image, "image", size), self._read(request.end_image, "end_image", size)]
+
+    @staticmethod
+    def _read(path: Path | None, field: str, size: tuple[int, int]) -> Image.Image:
+        if path is None:
+            raise BadInputError(f"connect mode needs `{field}` (the {'first' if field == 'image' else 'last'} frame)")
+        try:
+            with Image.open(path) as opened:
+                image = ImageOps.exif_transpose(opened).convert("RGB")
+        except (OSError, ValueError) as exc:
+            raise BadInputError(f"cannot read the connect {field} {path}: {exc}") from None
+        return ImageOps.fit(image, size, Image.Resampling.LANCZOS)  # cover the frame, centred, as compose does
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"layout": "connect", "zoom": CONNECT_ZOOM}
+
+    def _zoomed(self, image: Image.Image, zoom: float) -> np.ndarray[Any, np.dtype[np.float32]]:
+        w, h = image.size
+        cw, ch = w / zoom, h / zoom
+        box = ((w - cw) / 2, (h - ch) / 2, (w + cw) / 2, (h + ch) / 2)
+        return np.asarray(image.resize((w, h), Image.Resampling.BILINEAR, box=box), dtype=np.float32)
+
+    def frames(self, *, copy: bool = True) -> Iterator[U8]:
+        """Yield `num_frames` frames (height, width, 3) uint8 RGB; `copy` is accepted for CardRenderer's API."""
+        n = self.request.num_frames
+        a, b = self.images
+        for f in range(n):
+            e = _smoothstep((f + 1) / (n + 1))
+            out_of_a, into_b = self._zoomed(a, 1.0 + CONNECT_ZOOM * e), self._zoomed(b, 1.0 + CONNECT_ZOOM * (1 - e))
+            mixed = (1.0 - e) * out_of_a + e * into_b
+            yield (mixed + 0.5).astype(np.uint8)
 
 
 def iter_frames(request: ShotRequest) -> Iterator[U8]:
@@ -318,7 +376,7 @@ class StoryboardEngine:
     Example:
         >>> engine = StoryboardEngine(crf=20)
         >>> engine.capabilities.modes
-        ('text', 'image', 'still')
+        ('text', 'image', 'still', 'connect')
     """
 
     name = "storyboard"
@@ -337,6 +395,9 @@ class StoryboardEngine:
     def check_inputs(self, request: ShotRequest) -> None:
         """Raise UnsupportedModeError or BadInputError for a request this engine cannot render as asked."""
         require_mode(self, request)
+        if request.mode == "connect" and (request.image is None or request.end_image is None):
+            raise BadInputError(f"shot {request.shot_id!r}: connect mode needs both `image` (first frame) and "
+                                "`end_image` (last frame)")  # fmt: skip
         caps = self.capabilities
         w, h = request.width, request.height
         if w % caps.size_multiple or h % caps.size_multiple:
@@ -351,7 +412,7 @@ class StoryboardEngine:
         """Render `request` to an MP4 at `output` (written whole or not at all) and describe it."""
         # 1. Check the request and draw the static card first: bad input fails before ffmpeg starts.
         self.check_inputs(request)
-        renderer = CardRenderer(request)
+        renderer = ConnectRenderer(request) if request.mode == "connect" else CardRenderer(request)
         final = check_output_path(output)
         n = request.num_frames
         # 2. Stream the frames into ffmpeg, into a temporary file renamed into place on success.
@@ -374,6 +435,8 @@ class StoryboardEngine:
             "crf": self.crf,
             "keyframe_interval_s": KEYFRAME_INTERVAL_S,
             "keyframes": sorted(k for k in set(request.keyframes) if k < n),
+            # still from this frame on by design, so compose's quality check does not call it frozen
+            "static_from_frame": getattr(renderer, "static_from_frame", None),
             "ffmpeg": ffmpeg_version(),
         }
         return Clip(shot_id=request.shot_id, path=final, width=request.width, height=request.height, fps=request.fps,

@@ -54,6 +54,7 @@ class VideoInfo(BaseModel):
     codec: str
     size_bytes: int
     subtitle_tracks: int = 0
+    audio_tracks: int = 0
 
 
 class Manifest(BaseModel):

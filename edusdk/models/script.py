@@ -24,7 +24,10 @@ XFADE_TRANSITIONS: tuple[str, ...] = (
     "fadeslow", "hlwind", "hrwind", "vuwind", "vdwind", "coverleft", "coverright", "coverup", "coverdown",
     "revealleft", "revealright", "revealup", "revealdown",
 )  # fmt: skip
-TRANSITION_NAMES: tuple[str, ...] = ("cut", *XFADE_TRANSITIONS)
+# A generated clip from shot A's last frame to shot B's first (the engine's `connect` mode), inserted between
+# them with cuts; engines without `connect` get the transition's `fallback` xfade instead (see edusdk._bridges).
+BRIDGE = "bridge"
+TRANSITION_NAMES: tuple[str, ...] = ("cut", *XFADE_TRANSITIONS, BRIDGE)
 
 ShotSize = Literal["extreme-wide", "wide", "medium", "close-up", "extreme-close-up"]
 CameraMove = Literal[
@@ -53,17 +56,35 @@ class Camera(BaseModel):
 
 
 class Transition(BaseModel):
-    """How a shot hands over to the next one: an xfade by name with a duration, or a cut."""
+    """How a shot hands over to the next one: an xfade by name with a duration, a cut, or a generated `bridge`.
+
+    A `bridge` asks the engine's `connect` mode for a `duration_s` clip from this shot's last frame to the next
+    shot's first, shown between them; engines without `connect` get the `fallback` xfade of the same length.
+
+    Example:
+        >>> Transition(name="bridge", duration_s=0.75, fallback="dissolve").fallback
+        'dissolve'
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "cut"
     duration_s: float = Field(default=0.0, ge=0, le=5)
+    # left out of dumps when it is the default, so scripts (and lesson ids) without bridges are unchanged
+    fallback: str = Field(default="fade", exclude_if=lambda v: v == "fade",
+                          description="bridge only: the xfade used when the engine has no connect mode")  # fmt: skip
 
     @field_validator("name")
     @classmethod
     def _known_name(cls, value: str) -> str:
         return check_transition_name(value)
+
+    @field_validator("fallback")
+    @classmethod
+    def _fallback_is_an_xfade(cls, value: str) -> str:
+        if value not in XFADE_TRANSITIONS:
+            raise ValueError(f"unknown fallback transition {value!r}; valid: {', '.join(XFADE_TRANSITIONS)}")
+        return value
 
     @model_validator(mode="after")
     def _cut_has_no_duration(self) -> Transition:
@@ -71,6 +92,8 @@ class Transition(BaseModel):
             raise ValueError("a cut has no duration")
         if self.name != "cut" and self.duration_s <= 0:
             raise ValueError(f"transition {self.name!r} needs a duration > 0")
+        if self.name != BRIDGE and self.fallback != "fade":
+            raise ValueError(f"fallback only applies to the {BRIDGE!r} transition, not {self.name!r}")
         return self
 
 

@@ -340,6 +340,6 @@ def fit_transitions(shots: list[Shot]) -> None:
         limit = min(a.duration_s, b.duration_s)
         if a.transition.name != "cut" and a.transition.duration_s >= limit:
             seconds = int(limit * 4) / 10  # 40% of the shorter shot, rounded down to 0.1 s
-            a.transition = Transition(name=a.transition.name, duration_s=seconds) if seconds > 0 else Transition()
+            a.transition = a.transition.model_copy(update={"duration_s": seconds}) if seconds > 0 else Transition()
     if shots:
         shots[-1].transition = Transition()  # nothing follows the last shot
