@@ -3,16 +3,16 @@ throughput, each against a baseline measured in the same run.
 
 - accuracy: precision / recall / FPR per category (blocklist + MiniLM semantic + PII) on the dev set (tuned on) and
   the held-out set (not tuned on), with the held-out numbers recorded before the last round of tuning;
-- text latency: p50 ms per prompt, one prompt at a time (the fp32 encoder as baseline, a repeated
-  prompt served from the embedding cache, and the opt-in int8 encoder) and batched (32), after warm-up; target ≤ 10 ms;
-- frames: 512 px frames per second through NudeNet + pHash/dHash matching vs hashing alone; target ≥ 30 fps.
+- text latency: p50 ms per prompt, one prompt at a time (the default int8 encoder, the fp32 encoder as baseline, a
+  repeated prompt served from the embedding cache) and batched (32), after warm-up; target ≤ 10 ms;
+- frames: 512 px frames per second through NudeNet (numpy decoding) + pHash/dHash matching vs hashing alone and vs
+  the stock `nudenet.NudeDetector.detect` on the same frames; target ≥ 30 fps.
 
 Run: `python -m benchmarks bench_moderation` (or call `run()`).
 """
 
 from __future__ import annotations
 
-import copy
 import statistics
 import sys
 import tempfile
@@ -54,8 +54,9 @@ def _p50_single(policy: Policy, texts: list[str]) -> float:
 def _text_latency(policy: Policy, texts: list[str]) -> dict[str, float]:
     """p50 ms per prompt. Warm-up prompts are not among the measured ones, so `single` never hits the cache.
 
-    Baseline (same run): `single`, the fp32 encoder on unseen prompts; compared with a repeated prompt (embedding
-    cache) and the opt-in int8 encoder on the same prompts, cache cleared.
+    `single`: the default encoder (int8 MiniLM) on unseen prompts; baseline (same run, same prompts, cache cleared):
+    the fp32 encoder (`fp32_single`, the default before); plus a repeated prompt (embedding cache), batches of 32
+    and the lexicon + PII checks alone.
     """
     model = semantic.model()
     model.clear_cache()  # the accuracy runs embedded every prompt already
@@ -63,15 +64,17 @@ def _text_latency(policy: Policy, texts: list[str]) -> dict[str, float]:
         moderate_text(text, policy)  # warm-up
     single = _p50_single(policy, texts[5:65])
     repeated = _p50_single(policy, texts[5:65])  # the same prompts again: embeddings come from the cache
-    quantised = model.int8(copy.deepcopy(model.model))
-    model._forward = lambda ids, mask: quantised(input_ids=ids, attention_mask=mask).last_hidden_state
+    quantised, model.quantised = model.quantised, False  # as with EDUSDK_MODERATION_INT8=0: fp32 only, no re-scoring
+    fp32 = model.fp32
+    model._forward = lambda ids, mask: fp32(input_ids=ids, attention_mask=mask).last_hidden_state
     model.clear_cache()
     try:
         for text in texts[:5]:
-            moderate_text(text, policy)  # warm-up, int8
-        int8 = _p50_single(policy, texts[5:65])  # the same prompts as `single`, cache cleared
+            moderate_text(text, policy)  # warm-up, fp32
+        fp32_single = _p50_single(policy, texts[5:65])  # the same prompts as `single`, cache cleared
     finally:
         model._forward = None
+        model.quantised = quantised
     model.clear_cache()
     batched = []
     for i in range(130, 258, 32):
@@ -81,7 +84,7 @@ def _text_latency(policy: Policy, texts: list[str]) -> dict[str, float]:
         batched.append((time.perf_counter() - t) * 1000 / len(chunk))
     model.clear_cache()
     no_semantic = policy.model_copy(update={"semantic": False})
-    return {"single_p50_ms": single, "int8_single_p50_ms": int8,
+    return {"single_p50_ms": single, "fp32_single_p50_ms": fp32_single,
             "repeated_p50_ms": repeated,
             "batched_p50_ms": statistics.median(batched),
             "lexicon_only_p50_ms": _p50_single(no_semantic, texts[5:65])}  # fmt: skip
@@ -106,6 +109,7 @@ def _frame_rate(n: int = 40) -> dict[str, float]:
     for _t, frame in distinct:
         match_references(Image.fromarray(frame), [ref])
     hashing = n / (time.perf_counter() - t)
+    stock = _stock_nudenet_rate(distinct)
     with tempfile.TemporaryDirectory() as work:
         outline = Outline.from_file(ROOT / "examples/outlines/photosynthesis.yaml")
         with EduClient(db=":memory:", policy=policy.model_copy(update={"frame_rate": 0.0})) as client:
@@ -114,13 +118,33 @@ def _frame_rate(n: int = 40) -> dict[str, float]:
     t = time.perf_counter()
     check_frames(iter(sampled), policy, references=[ref])
     lesson_rate = len(sampled) / (time.perf_counter() - t)
-    return {"frames_per_s_distinct": worst, "frames_per_s_lesson": lesson_rate, "hash_only_frames_per_s": hashing}
+    return {"frames_per_s_distinct": worst, "frames_per_s_lesson": lesson_rate, "hash_only_frames_per_s": hashing,
+            "stock_nudenet_frames_per_s": stock}  # fmt: skip
+
+
+def _stock_nudenet_rate(frames: list[tuple[float, Any]]) -> float:
+    """Baseline: `nudenet.NudeDetector.detect` (its Python decoding) + hashing, one thread, on the same frames."""
+    import nudenet
+
+    from edusdk.moderation.frames import NudeNetDetector
+
+    stock = nudenet.NudeDetector()
+    stock.onnx_session = NudeNetDetector(1).session
+    stock.detect(np.dstack([frames[0][1], np.full(frames[0][1].shape[:2], 255, dtype=np.uint8)]))  # warm-up
+    t = time.perf_counter()
+    for _t, frame in frames:
+        image_hashes(Image.fromarray(frame))
+        stock.detect(np.dstack([frame, np.full(frame.shape[:2], 255, dtype=np.uint8)]))
+    return len(frames) / (time.perf_counter() - t)
 
 
 # The held-out set (tests/moderation_eval/holdout/, 128 prompts) measured with the classifier as it was BEFORE the
 # dev-set misses were worked on (exemplars v1, no intent cues, no street-first addresses / generic IDs):
 HOLDOUT_BEFORE = {"unsafe": (0.833, 0.465), "copyright": (1.000, 0.450), "pii": (0.923, 0.800), "fpr_safe": 0.029,
                   "fpr_hard_benign": 0.200}  # fmt: skip
+# … and before the second round (registry v1 of about 90 characters and 30 public figures, exemplars v2, fp32):
+HOLDOUT_BEFORE_ROUND2 = {"unsafe": (0.867, 0.605), "copyright": (1.000, 0.450), "pii": (0.933, 0.933),
+                         "fpr_safe": 0.029, "fpr_hard_benign": 0.200}  # fmt: skip
 
 
 def run(print_table: bool = True) -> list[dict[str, Any]]:
@@ -136,23 +160,25 @@ def run(print_table: bool = True) -> list[dict[str, Any]]:
         rows.append({"set": name, "measure": "fpr_safe_educational", "value": metrics["fpr_safe"]})
         rows.append({"set": name, "measure": "fpr_hard_benign", "value": metrics["fpr_hard_benign"]})
     if print_table:
-        before = ", ".join(f"{k} P/R {v[0]:.3f}/{v[1]:.3f}" for k, v in HOLDOUT_BEFORE.items() if isinstance(v, tuple))
-        print(f"holdout BEFORE the dev-set tuning: {before}; FPR safe {HOLDOUT_BEFORE['fpr_safe']:.3f}, "
-              f"hard benign {HOLDOUT_BEFORE['fpr_hard_benign']:.3f}")  # fmt: skip
+        for title, ref in (("the dev-set tuning", HOLDOUT_BEFORE), ("the registry round", HOLDOUT_BEFORE_ROUND2)):
+            before = ", ".join(f"{k} P/R {v[0]:.3f}/{v[1]:.3f}" for k, v in ref.items() if isinstance(v, tuple))
+            print(f"holdout BEFORE {title}: {before}; FPR safe {ref['fpr_safe']:.3f}, "
+                  f"hard benign {ref['fpr_hard_benign']:.3f}")  # fmt: skip
     texts = [e.text for folder in SETS.values() for e in load_examples(folder)]
     latency = _text_latency(policy, texts)
     frames = _frame_rate()
     rows += [{"measure": k, "value": v} for k, v in {**latency, **frames}.items()]
     if print_table:
         lat = latency
-        speedup = lat["single_p50_ms"] / lat["int8_single_p50_ms"]
-        print(f"text check p50, one unseen prompt at a time: {lat['single_p50_ms']:.1f} ms (fp32 MiniLM, the default); "
-              f"int8 encoder (opt-in) {lat['int8_single_p50_ms']:.1f} ms (x{speedup:.2f}); repeated prompt (cached) "
-              f"{lat['repeated_p50_ms']:.2f} ms; "
+        speedup = lat["fp32_single_p50_ms"] / lat["single_p50_ms"]
+        print(f"text check p50, one unseen prompt at a time: {lat['single_p50_ms']:.1f} ms (int8 MiniLM, the default); "
+              f"fp32 encoder (baseline, EDUSDK_MODERATION_INT8=0) {lat['fp32_single_p50_ms']:.1f} ms (x{speedup:.2f}); "
+              f"repeated prompt (cached) {lat['repeated_p50_ms']:.2f} ms; "
               f"batched {lat['batched_p50_ms']:.1f} ms; "
               f"lexicon + PII only {lat['lexicon_only_p50_ms']:.2f} ms; target ≤ 10 ms")  # fmt: skip
         print(f"frame checks at 512 px: {frames['frames_per_s_distinct']:.1f} frames/s when every frame differs, "
-              f"{frames['frames_per_s_lesson']:.1f} frames/s on a rendered lesson (hashing alone "
+              f"{frames['frames_per_s_lesson']:.1f} frames/s on a rendered lesson (baseline: stock NudeNet decoding "
+              f"{frames['stock_nudenet_frames_per_s']:.1f} frames/s; hashing alone "
               f"{frames['hash_only_frames_per_s']:.0f} frames/s; target ≥ 30)")  # fmt: skip
     return rows
 

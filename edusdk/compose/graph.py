@@ -309,6 +309,8 @@ def build_compose_command(
     options: dict[str, str | int] = {"preset": preset, "crf": crf, "movflags": "+faststart"}
     if keyframes:
         options["force_key_frames"] = "expr:" + "+".join(f"eq(n,{k})" for k in sorted(set(keyframes)))
+    else:  # a keyframe a second, like the engines' clips: quick seeks and ~2 s HLS segments
+        options["force_key_frames"] = "expr:gte(t,n_forced*1)"
     if captions is not None:
         outputs.append(ffmpeg.input(captions, f="webvtt").subtitle)
         options["c:s"] = "mov_text"

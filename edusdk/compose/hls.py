@@ -3,9 +3,9 @@
 Made by stream copy from finished MP4s (the lesson and its renditions), never by re-encoding. ffmpeg's HLS
 muxer cuts segments only at keyframes, so a segment lasts at least `HLS_TIME_S` and ends at the next
 keyframe after it: edusdk's engine clips carry a closed-GOP keyframe every second (storyboard
-`KEYFRAME_INTERVAL_S`) and smart compose copies them, so segments come out at about 2 s; a full re-encode
-uses x264's own GOP (up to 250 frames), where segments run longer but stay valid (the playlist's
-EXT-X-TARGETDURATION follows them).
+`KEYFRAME_INTERVAL_S`) and smart compose copies them; full re-encodes and renditions force a keyframe a
+second too. So segments come out at about 2 s; footage with longer GOPs gives longer segments, still valid
+(the playlist's EXT-X-TARGETDURATION follows them).
 
 Layout of `<stem>.hls/` (built in a temporary directory beside it, renamed into place only once every
 stream checks out: nothing is left behind on failure):

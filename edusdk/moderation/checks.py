@@ -90,6 +90,17 @@ def _use_semantic(policy: Policy, semantic_on: bool | None) -> bool:
     return policy.semantic if semantic_on is None else semantic_on
 
 
+def _excused(finding: Finding, text: str, teaching: list[str], contextual: frozenset[str]) -> bool:
+    """Whether a blocklisted *mention* is part of a lesson: its category is contextual (`violence`,
+    `age_inappropriate`, `self-harm` — never one the policy blocks), and every sentence of `text` holding the term
+    reads as teaching ("the assassination that shocked America", "the dangers of vaping")."""
+    if finding.category not in contextual or finding.action == "block" or not teaching:
+        return False
+    needle = finding.span.casefold()
+    holding = [s for s in semantic.sentences(text) if needle in s.casefold()]
+    return bool(holding) and all(s in teaching for s in holding)
+
+
 def moderate_texts(
     texts: list[tuple[str, str]],
     policy: Policy,
@@ -101,15 +112,28 @@ def moderate_texts(
     """One report per `(where, text)`: blocklist + semantic (one batch for all texts) + PII with redaction,
     plus an optional remote `/v1/moderations` provider (sent the redacted texts).
 
+    A blocklisted mention in a contextual category (`violence`, `age_inappropriate`, `self-harm`; never one the
+    policy blocks) is dropped when the semantic check reads its sentence as teaching about the topic with no
+    request in it: "Macbeth's guilt after murdering King Duncan" passes, "how do I murder him" does not.
+
     `pii_kinds` limits which personal data is looked for (default: all, as for student-written text).
     """
-    sem = semantic.check_texts(texts, policy) if _use_semantic(policy, use_semantic) else [[] for _ in texts]
+    blocklisted = [check_text(text, policy, where=where) for where, text in texts]
+    if _use_semantic(policy, use_semantic):
+        contextual = semantic.exemplars().contextual
+        mentions = [any(f.category in contextual and f.action != "block" for f in found) for found in blocklisted]
+        analyses = semantic.analyse_texts(texts, policy, context_for=mentions)
+        sem = [a.findings for a in analyses]
+        teaching = [a.teaching for a in analyses]
+    else:
+        sem, teaching, contextual = [[] for _ in texts], [[] for _ in texts], frozenset()
     if remote is not None:
         sem = [a + b for a, b in zip(sem, remote.check_texts(texts, policy), strict=True)]
     reports = []
-    for (where, text), semantic_found in zip(texts, sem, strict=True):
+    for (where, text), found, semantic_found, lesson in zip(texts, blocklisted, sem, teaching, strict=True):
         spans = find_pii(text, kinds=pii_kinds)
-        findings = [*check_text(text, policy, where=where), *semantic_found, *pii_findings(spans, policy, where=where)]
+        listed = [f for f in found if not _excused(f, text, lesson, contextual)]
+        findings = [*listed, *semantic_found, *pii_findings(spans, policy, where=where)]
         report = ModerationReport.from_findings(findings, policy=policy.name, policy_version=policy.version)
         report.redacted_text = redact(text, spans)
         reports.append(report)

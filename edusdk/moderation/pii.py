@@ -43,6 +43,21 @@ _STREET_FIRST = (
     r"|Plaza|Rua|Travessa|Largo|Ulica|ul\."
 )
 _PARTICLES = r"de|del|de la|des|du|da|di|do|dos|das|della|dei|degli|d'|l'|la|le|los|las"
+# IBAN lengths per country (ISO 13616 registry); a candidate must have its country's length and pass mod-97.
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "BY": 28,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+    "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
+    "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15,
+    "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19,
+    "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+_IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,30}\b")
+_SOCIAL = (
+    r"instagram|insta|ig|tiktok|tik\s+tok|snapchat|snap|twitter|discord|roblox|fortnite|minecraft|xbox|psn|steam"
+    r"|twitch|youtube|telegram|whatsapp|gamertag|username|user\s*name|handle"
+)
 # (kind, pattern, priority): on overlapping matches the higher priority, then the longer, wins.
 _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), 9),
@@ -90,6 +105,63 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
         re.compile(
             r"(?i)\b(?:id|identification|membership|member|library\s+card)\s*(?:number|no\.?|#)?\s*(?:is|:|#)?\s*"
             r"(?=[A-Z-]*\d(?:[A-Z-]*\d){3})[A-Z0-9][A-Z0-9-]{3,}\b"
+        ),
+        6,
+    ),
+    ("IBAN", _IBAN_RE, 8),
+    (  # UK National Insurance number: two prefix letters (not D, F, I, Q, U, V; second not O), 6 digits, A–D
+        "NATIONAL_ID",
+        re.compile(r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"),
+        7,
+    ),
+    (  # NHS number (mod-11 check digit) and Canadian SIN (Luhn), only next to their name
+        "NATIONAL_ID",
+        re.compile(
+            r"(?i)\b(?:NHS|health|social\s+insurance|SIN)\s*(?:number|no\.?|#)?\s*(?:is|:)?\s*"
+            r"\d{3}[ -]?\d{3}[ -]?\d{3,4}\b"
+        ),
+        7,
+    ),
+    (  # Spanish DNI / NIE: 8 digits (or X/Y/Z + 7) and the mod-23 control letter
+        "NATIONAL_ID",
+        re.compile(r"\b[XYZ]?\d{7,8}-?[A-HJ-NP-TV-Z]\b"),
+        7,
+    ),
+    (  # a DNI / NIE / NIF named as such: "mi DNI es 12345678Z" (the name says what it is; no control letter check)
+        "NATIONAL_ID",
+        re.compile(r"(?i)\b(?:DNI|NIE|NIF)\s*(?:es|is|:|n[º°o]\.?)?\s*(?-i:[XYZ]?\d{7,8}-?[A-Z])\b"),
+        8,
+    ),
+    (  # passport, driving licence, national insurance, tax numbers named as such
+        "NATIONAL_ID",
+        re.compile(
+            r"(?i)\b(?:passport|driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|national\s+insurance|NI|tax|"
+            r"social\s+security|personal|ID\s+card|identity\s+card|health\s+card)\s*(?:number|no\.?|#|ID)\s*(?:is|:)?\s*"
+            r"(?=[A-Z0-9 -]*\d)[A-Z0-9][A-Z0-9 -]{4,18}[A-Z0-9]\b"
+        ),
+        6,
+    ),
+    (  # social-media handles: "@kid_gamer99", "my insta is kid.gamer", "snap: lily_rose"
+        "HANDLE",
+        re.compile(
+            rf"(?<![\w@.])@[A-Za-z0-9_][A-Za-z0-9_.]{{2,29}}\b|(?i:\b(?:my\s+)?(?:{_SOCIAL})(?:\s+(?:name|id|account|tag))?)"
+            rf"\s*(?:is|:|=|-)?\s*@?(?=[A-Za-z0-9_.]*[\d_.])[A-Za-z0-9_][A-Za-z0-9_.]{{2,29}}\b"
+        ),
+        5,
+    ),
+    (  # German street names with the type joined on, then the number: "Lindenweg 4", "Hauptstraße 17, 10115 Berlin"
+        "ADDRESS",
+        re.compile(
+            r"\b[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ]?[a-zäöüß]+)*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)"
+            r"\s+\d{1,4}[a-z]?\b(?:,?\s+\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?"
+        ),
+        6,
+    ),
+    (  # French addresses in lower case with the postcode: "8 rue des Lilas, 69003 Lyon"
+        "ADDRESS",
+        re.compile(
+            rf"\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|boulevard|chemin|allée|impasse|quai)\s+"
+            rf"(?:(?i:{_PARTICLES})\s+)*{_WORD}(?:\s+{_WORD})?(?:,?\s+\d{{5}}\s+{_WORD})?"
         ),
         6,
     ),
@@ -157,10 +229,75 @@ def known_figures(directory: Path | None = None) -> frozenset[str]:
     return frozenset(" ".join(n.split()).casefold() for n in lines if n.strip() and not n.startswith("#"))
 
 
+def iban_valid(iban: str) -> bool:
+    """An IBAN's country length and ISO 7064 mod-97 check (spaces and hyphens ignored).
+
+    Example:
+        >>> iban_valid("DE89 3704 0044 0532 0130 00"), iban_valid("DE89 3704 0044 0532 0130 01")
+        (True, False)
+    """
+    compact = re.sub(r"[ -]", "", iban).upper()
+    if _IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact.isalnum():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def nhs_valid(number: str) -> bool:
+    """The mod-11 check digit of a 10-digit UK NHS number.
+
+    Example:
+        >>> nhs_valid("943 476 5919"), nhs_valid("943 476 5918")
+        (True, False)
+    """
+    digits = [int(c) for c in number if c.isdigit()]
+    if len(digits) != 10:
+        return False
+    check = 11 - sum(d * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True)) % 11
+    return (0 if check == 11 else check) == digits[9] and check != 10
+
+
+def dni_valid(text: str) -> bool:
+    """The mod-23 control letter of a Spanish DNI ("12345678Z") or NIE ("X1234567L").
+
+    Example:
+        >>> dni_valid("12345678Z"), dni_valid("12345678A")
+        (True, False)
+    """
+    compact = text.replace("-", "").upper()
+    number = compact[:-1].replace("X", "0").replace("Y", "1").replace("Z", "2")
+    return number.isdigit() and len(number) == 8 and "TRWAGMYFPDXBNJZSQVHLCKE"[int(number) % 23] == compact[-1]
+
+
+def _national_id_valid(text: str) -> bool:
+    if re.fullmatch(r"[XYZ]?\d{7,8}-?[A-Z]", text):
+        return dni_valid(text)
+    if re.match(r"(?i)(?:NHS|health)", text):
+        return nhs_valid(text)
+    if re.match(r"(?i)(?:social\s+insurance|SIN)", text):
+        return _luhn9(text)
+    return True
+
+
+def _luhn9(text: str) -> bool:
+    """The Luhn check of a 9-digit Canadian Social Insurance Number."""
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) != 9:
+        return False
+    total = 0
+    for i, d in enumerate(int(c) for c in reversed(digits)):
+        total += (d * 2 - 9 if d > 4 else d * 2) if i % 2 else d
+    return total % 10 == 0
+
+
 def _valid(kind: str, text: str) -> bool:
     digits = sum(c.isdigit() for c in text)
     if kind == "CARD":
         return luhn_valid(text)
+    if kind == "IBAN":
+        return iban_valid(text)
+    if kind == "NATIONAL_ID":
+        return _national_id_valid(text)
     if kind == "ADDRESS":
         return digits > 0  # a street name alone ("Place Value", "Via Appia") is not an address
     if kind == "PHONE":
@@ -172,8 +309,9 @@ def _valid(kind: str, text: str) -> bool:
 # What authored lesson content (outline, script, prompts) is checked for: contact data and identifiers.
 # Names and ages are looked for only in student-written text: lessons name historical and fictional people.
 CONTACT_KINDS = frozenset(
-    {"EMAIL", "URL", "SSN", "CARD", "IP_ADDRESS", "PHONE", "ADDRESS", "POSTCODE", "DATE_OF_BIRTH", "STUDENT_ID"}
-)
+    {"EMAIL", "URL", "SSN", "CARD", "IBAN", "NATIONAL_ID", "IP_ADDRESS", "PHONE", "ADDRESS", "POSTCODE",
+     "DATE_OF_BIRTH", "STUDENT_ID"}
+)  # fmt: skip
 
 
 def find_pii(text: str, *, directory: Path | None = None, kinds: frozenset[str] | None = None) -> list[PiiSpan]:

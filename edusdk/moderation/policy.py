@@ -63,6 +63,24 @@ class BlocklistEntry(BaseModel):
     suggestion: str = Field(default="", description="a generic rewrite, e.g. 'a friendly cartoon mouse'")
     case_sensitive: bool = Field(default=False, description="for names that are also common words ('Marvel')")
     note: str = ""
+    aliases: tuple[str, ...] = Field(
+        default=(), description="other names for the same thing ('SpongeBob', 'Sponge Bob'); reported as `term`"
+    )
+    context: tuple[str, ...] = Field(
+        default=(),
+        description="for ambiguous names: the term counts only when one of these words is in the same text "
+        "('Woody' with 'toy', 'cowboy', 'Buzz'); matched as whole words, case-insensitively",
+    )
+    paraphrases: tuple[str, ...] = Field(
+        default=(),
+        description="descriptions without the name ('the yellow sponge who lives in a pineapple'), matched by "
+        "meaning by the semantic check",
+    )
+
+    @property
+    def surfaces(self) -> tuple[str, ...]:
+        """The term and its aliases: every written form the text check looks for."""
+        return (self.term, *self.aliases)
 
     @model_validator(mode="before")
     @classmethod
@@ -75,6 +93,14 @@ class BlocklistEntry(BaseModel):
         value = " ".join(value.split())
         if not re.search(r"\w", value):
             raise ValueError("a term needs at least one letter or digit")
+        return value
+
+    @field_validator("aliases", "context")
+    @classmethod
+    def _words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        value = tuple(" ".join(v.split()) for v in value)
+        if not all(re.search(r"\w", v) for v in value):
+            raise ValueError("every alias and context word needs at least one letter or digit")
         return value
 
 

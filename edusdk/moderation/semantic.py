@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import os
 import re
@@ -37,7 +38,11 @@ from edusdk.models.moderation import Finding
 from edusdk.moderation.policy import Policy
 
 MAX_TOKENS = 128
+EMBED_CHUNK = 64  # texts per forward pass when many are embedded at once
+FAST_PATH_MAX = 4  # sentences up to which the int8 encoder is used (one at a time); more go to fp32 in batches
 CACHE_SIZE = 4096  # sentences whose embeddings are kept (a lesson is re-checked at outline and render)
+_NOT_CATEGORIES = frozenset({"safe", "generic"})  # exemplar labels that are not moderation categories
+IDENTITY_CATEGORIES = frozenset({"copyright", "public_figure"})  # who/what is shown, not intent: no safe margin
 _SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _LOCK = threading.Lock()
 Matrix = NDArray[np.float32]
@@ -58,6 +63,26 @@ class Exemplars:
     cues: re.Pattern[str] | None = None  # instruction / intent wording ("how do I …", "I'm going to …")
     cue_discount: float = 0.0  # a sentence with a cue needs `threshold - cue_discount` …
     cue_margin: float = 1.0  # … and to beat the nearest safe exemplar by `cue_margin` (stricter than `margin`)
+    exact: list[Matrix] = dataclasses.field(default_factory=list)  # the bank by the fp32 encoder, once needed
+    identity_margin: float = 0.0  # copyright / public figure: lead over the nearest generic rewrite or safe exemplar
+    teaching_floor: float = 1.0  # a sentence reads as teaching when its nearest safe exemplar scores this much …
+    teaching_margin: float = 0.0  # … and beats every harmful exemplar by this much, with no intent cue
+    contextual: frozenset[str] = frozenset()  # blocklist categories whose mentions a teaching context excuses
+    teaching_cues: re.Pattern[str] | None = None  # lesson wording ("the history of", "what … does to the body") …
+    teaching_cue_margin: float = 0.0  # … with which `teaching_margin` is replaced by this one
+    exact_band: float = 0.0  # a sentence within this of any decision boundary is re-scored by the fp32 encoder
+    short_words: int = 0  # a sentence of fewer words than this is a short one: its similarities are noisy, so …
+    short_threshold: float = 0.0  # … each missing word raises its category threshold by this much …
+    short_margin: float = 0.0  # … and the lead it needs over the nearest safe exemplar by this much
+    foreign_threshold: float = 0.0  # a sentence not in English (the model is English-only) needs this much more …
+    foreign_margin: float = 0.0  # … score and lead over the nearest safe exemplar
+
+    def exact_matrix(self) -> Matrix:
+        """The bank embedded by the fp32 encoder (computed on first use; the same as `matrix` without int8)."""
+        with _LOCK:
+            if not self.exact:
+                self.exact.append(model().embed(self.texts, exact=True))
+        return self.exact[0]
 
 
 class MiniLM:
@@ -83,37 +108,46 @@ class MiniLM:
         self.tokenizer.enable_padding()
         bert: Any = transformers.BertModel
         self.model: Any = bert.from_pretrained(str(model_dir)).eval()
-        if os.environ.get("EDUSDK_MODERATION_INT8", "0") == "1":
+        self.fp32: Any = self.model  # the unquantised encoder (benchmarks compare against it)
+        self.quantised = os.environ.get("EDUSDK_MODERATION_INT8", "1") != "0"
+        if self.quantised:
             self.model = self.int8(self.model)
         self._forward: Any = None  # optional replacement encoder (ids, mask) -> hidden states; benchmarks use it
-        self._cache: collections.OrderedDict[str, Matrix] = collections.OrderedDict()
+        self._cache: collections.OrderedDict[tuple[bool, str], Matrix] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
 
     def int8(self, bert: Any) -> Any:
-        """`bert` with its Linear layers dynamically quantised to int8: about 2x faster per prompt on CPU, but the
-        embeddings move (cosine about 0.95 to fp32) and recall drops a little — opt-in (`EDUSDK_MODERATION_INT8=1`).
+        """`bert` with its Linear layers dynamically quantised to int8 — the default (`EDUSDK_MODERATION_INT8=0` keeps
+        fp32 only). 2-3x faster per prompt on CPU, but the embeddings move (cosine about 0.95 to fp32) and dynamic
+        quantisation scales activations per batch: so int8 embeds one text per pass (reproducible), and
+        `analyse_texts` re-scores with fp32 every sentence within `exact_band` of a decision boundary — the
+        decisions are fp32's, at int8's cost for the rest.
         """
         torch = self._torch
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return torch.ao.quantization.quantize_dynamic(bert, {torch.nn.Linear}, dtype=torch.qint8)
 
-    def embed(self, texts: list[str]) -> Matrix:
+    def embed(self, texts: list[str], *, exact: bool = False) -> Matrix:
         """Unit vectors (len(texts) × 384), one forward pass for the texts not embedded recently (LRU cache).
+
+        `exact`: with the fp32 encoder even when the default one is int8 (the semantic check re-scores sentences
+        near a decision boundary this way).
 
         Example:
             >>> model().embed(["the water cycle"]).shape
             (1, 384)
         """
         out = np.zeros((len(texts), 384), dtype=np.float32)
+        exact = exact and self.quantised
         with self._cache_lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-            fresh = dict(zip(missing, self._embed(missing), strict=True)) if missing else {}
+            missing = [t for t in dict.fromkeys(texts) if (exact, t) not in self._cache]
+            fresh = dict(zip(missing, self._embed(missing, exact=exact), strict=True)) if missing else {}
             for i, text in enumerate(texts):
-                out[i] = fresh[text] if text in fresh else self._cache[text]
-            self._cache.update(fresh)
+                out[i] = fresh[text] if text in fresh else self._cache[(exact, text)]
+            self._cache.update({(exact, t): v for t, v in fresh.items()})
             for text in texts:
-                self._cache.move_to_end(text)
+                self._cache.move_to_end((exact, text))
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return out
@@ -123,7 +157,24 @@ class MiniLM:
         with self._cache_lock:
             self._cache.clear()
 
-    def _embed(self, texts: list[str]) -> Matrix:
+    def _embed(self, texts: list[str], *, exact: bool = False) -> Matrix:
+        """Embed in chunks of similar token length (the exemplar bank: hundreds of texts), so that padding to the
+        longest text of a chunk, not of the whole list, sets the cost; one text at a time with the int8 encoder."""
+        if self.quantised and not exact and self._forward is None:
+            # Dynamic int8 quantisation scales activations per batch: a text's embedding would depend on what it was
+            # batched with (and on padding). One text per pass keeps every embedding reproducible.
+            return np.concatenate([self._embed_batch([t]) for t in texts]) if texts else np.zeros((0, 384), np.float32)
+        if len(texts) <= EMBED_CHUNK:
+            return self._embed_batch(texts, exact=exact)
+        lengths = [len(t) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), EMBED_CHUNK):
+            chunk = order[start : start + EMBED_CHUNK]
+            out[chunk] = self._embed_batch([texts[i] for i in chunk], exact=exact)
+        return out
+
+    def _embed_batch(self, texts: list[str], *, exact: bool = False) -> Matrix:
         torch = self._torch
         encoded = self.tokenizer.encode_batch(texts)
         ids = torch.tensor([e.ids for e in encoded])
@@ -138,10 +189,11 @@ class MiniLM:
             torch.set_num_threads(wanted)
         try:
             with torch.inference_mode():
-                if self._forward is not None:
+                if self._forward is not None and not exact:
                     hidden = self._forward(ids, mask)
                 else:
-                    hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+                    encoder = self.fp32 if exact else self.model
+                    hidden = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, dim=1)
@@ -158,9 +210,13 @@ def model() -> MiniLM:
         return MiniLM()
 
 
-@functools.lru_cache(maxsize=8)
 def exemplars(directory: Path | None = None) -> Exemplars:
-    """Load and embed `<moderation>/semantic/exemplars.yaml` plus the copyright registry's aliases (cached)."""
+    """Load and embed `<moderation>/semantic/exemplars.yaml` plus the registries' paraphrases (cached per folder)."""
+    return _exemplars(directory)
+
+
+@functools.lru_cache(maxsize=8)
+def _exemplars(directory: Path | None) -> Exemplars:
     root = directory if directory is not None else data_dir("moderation")
     path = root / "semantic" / "exemplars.yaml"
     try:
@@ -189,11 +245,22 @@ def exemplars(directory: Path | None = None) -> Exemplars:
         rules.append(str(text))
         suggestions.append("")
     thresholds.setdefault("copyright", float(data.get("copyright_threshold", 0.62)))
-    for term, alias, suggestion in _copyright_aliases(root):
-        labels.append("copyright")
+    thresholds.setdefault("public_figure", float(data.get("public_figure_threshold", thresholds["copyright"])))
+    generic: dict[str, None] = {}
+    for label, term, alias, suggestion in _copyright_aliases(root):
+        labels.append(label)
         texts.append(alias)
         rules.append(term)
         suggestions.append(suggestion)
+        if suggestion:
+            generic[suggestion] = None
+    # The registry's rewrites ("a friendly cartoon mouse") are what a protected name should become: a sentence
+    # nearer to one of them than to any paraphrase describes a generic thing, not the character.
+    for text in generic:
+        labels.append("generic")
+        texts.append(text)
+        rules.append(text)
+        suggestions.append("")
     cues = _cue_pattern(path, data.get("intent_cues", []))
     matrix = model().embed(texts)
     return Exemplars(
@@ -208,38 +275,119 @@ def exemplars(directory: Path | None = None) -> Exemplars:
         cues=cues,
         cue_discount=float(data.get("cue_discount", 0.0)),
         cue_margin=float(data.get("cue_margin", 1.0)),
+        identity_margin=float(data.get("identity_margin", 0.0)),
+        teaching_floor=float(data.get("teaching_floor", 1.0)),
+        teaching_margin=float(data.get("teaching_margin", 0.0)),
+        contextual=frozenset(str(c) for c in data.get("contextual_categories", [])),
+        teaching_cues=_cue_pattern(path, data.get("teaching_cues", []), "teaching_cues"),
+        teaching_cue_margin=float(data.get("teaching_cue_margin", data.get("teaching_margin")) or 0.0),
+        exact_band=float(data.get("exact_band", 0.0)),
+        short_words=int(data.get("short_words", 0)),
+        short_threshold=float(data.get("short_threshold", 0.0)),
+        short_margin=float(data.get("short_margin", 0.0)),
+        foreign_threshold=float(data.get("foreign_threshold", 0.0)),
+        foreign_margin=float(data.get("foreign_margin", 0.0)),
     )
 
 
-def _cue_pattern(path: Path, cues: object) -> re.Pattern[str] | None:
-    """One case-insensitive regex for the `intent_cues:` list (regular expressions, matched at word starts)."""
+def _cue_pattern(path: Path, cues: object, field: str = "intent_cues") -> re.Pattern[str] | None:
+    """One case-insensitive regex for a cue list (`intent_cues:`, `teaching_cues:`; regular expressions matched at
+    word starts)."""
     if not cues:
         return None
     if not isinstance(cues, list):
-        raise BadInputError(f"{path}: intent_cues: expected a list of regular expressions")
+        raise BadInputError(f"{path}: {field}: expected a list of regular expressions")
     try:
         return re.compile(r"(?i)\b(?:" + "|".join(f"(?:{c})" for c in cues) + ")")
     except re.error as exc:
-        raise BadInputError(f"{path}: intent_cues: invalid regular expression: {exc}") from None
+        raise BadInputError(f"{path}: {field}: invalid regular expression: {exc}") from None
 
 
-def _copyright_aliases(root: Path) -> list[tuple[str, str, str]]:
-    """(registry term, paraphrase, suggestion) from `semantic/copyright_aliases.yaml`."""
+def _copyright_aliases(root: Path) -> list[tuple[str, str, str, str]]:
+    """(category, registry term, paraphrase, suggestion) from `semantic/copyright_aliases.yaml` and from the
+    `paraphrases` of every blocklist entry (`blocklists/*.yaml`: the copyright and public-figure registries)."""
+    out: list[tuple[str, str, str, str]] = []
     path = root / "semantic" / "copyright_aliases.yaml"
-    if not path.is_file():
-        return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    out: list[tuple[str, str, str]] = []
-    for entry in data.get("aliases", []):
-        for alias in entry.get("paraphrases", []):
-            out.append((str(entry["term"]), str(alias), str(entry.get("suggestion", ""))))
+    if path.is_file():
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for entry in data.get("aliases", []):
+            for alias in entry.get("paraphrases", []):
+                out.append(("copyright", str(entry["term"]), str(alias), str(entry.get("suggestion", ""))))
+    folder = root / "blocklists"
+    for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        for category, entries in (data.get("categories") or {}).items():
+            for entry in entries or []:
+                if isinstance(entry, dict):
+                    for alias in entry.get("paraphrases", []) or []:
+                        out.append((str(category), str(entry["term"]), str(alias), str(entry.get("suggestion", ""))))
     return out
+
+
+# Function words of the other classroom languages (Spanish, French, German, Portuguese, Italian) that are not English
+# words: a sentence with more of these than English ones is scored as not English.
+_FOREIGN_TEXT = """
+    el la los las un una unos unas y o de del al en con por para que qué es son está están estoy tengo quieres
+    quiero tienes aquí gracias hola muy pero como cómo cuál dónde porque sí también se su sus mi mis tu yo nosotros
+    le les du des et est sont avec pour dans sur ce cette ces qui quoi je tu il elle nous vous ils elles mais pas
+    très oui merci bonjour où pourquoi voici au aux une
+    der die das ein eine einen einem einer und ist sind mit für auf nicht ich du er sie wir ihr aber sehr ja danke
+    hallo wie warum wo hier dem den des zum zur im auch oder kann
+    o os as um uma umas com não por que é são eu você obrigado obrigada olá muito mas também aqui
+    il lo gli di da con per che è sono io lui lei noi voi loro ma non molto grazie ciao perché dove anche della
+    dello delle degli nel nella
+"""
+_FOREIGN_WORDS = frozenset(_FOREIGN_TEXT.split())
+_ENGLISH_TEXT = """
+    the a an and or of to in on at for with is are was were be been it this that these those what how why who
+    which i you he she we they my your his her our their do does did not no yes can will would should could from
+    by as about into make show tell write
+"""
+_ENGLISH_WORDS = frozenset(_ENGLISH_TEXT.split())
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+def words(sentence: str) -> list[str]:
+    """The words of `sentence` (letters only; numbers and punctuation left out).
+
+    Example:
+        >>> words("Lucía: Hola, ¿qué quieres tomar?")
+        ['Lucía', 'Hola', 'qué', 'quieres', 'tomar']
+    """
+    return _WORD_RE.findall(sentence)
+
+
+def is_foreign(sentence: str) -> bool:
+    """Whether `sentence` reads as another language than English (its function words say so, or ¿ ¡ ß mark it):
+    the English MiniLM embeds such text by its surface, so similarities to exemplars mean less.
+
+    Example:
+        >>> is_foreign("Hola, ¿qué quieres tomar?"), is_foreign("Goods were traded")
+        (True, False)
+    """
+    found = [w.casefold() for w in words(sentence)]
+    foreign = sum(w in _FOREIGN_WORDS for w in found)
+    english = sum(w in _ENGLISH_WORDS for w in found)
+    return foreign > english or (english == 0 and any(c in sentence for c in "¿¡ßñ"))
 
 
 def sentences(text: str) -> list[str]:
     """The sentences of `text` (the text itself when it has one), each the unit the classifier scores."""
     parts = [p.strip() for p in _SENTENCE_RE.split(text) if p and p.strip()]
     return parts or ([text.strip()] if text.strip() else [])
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The semantic check of one text: its findings, and the sentences that read as teaching about a hard topic.
+
+    `teaching` holds each sentence with no intent cue whose nearest `safe` exemplar scores at least
+    `teaching_floor` and beats every harmful exemplar by `teaching_margin`: the context in which a mention word
+    ("assassination", "vaping") is part of a lesson rather than a request (see `checks.moderate_texts`).
+    """
+
+    findings: list[Finding]
+    teaching: list[str]
 
 
 def check_texts(texts: list[tuple[str, str]], policy: Policy, *, directory: Path | None = None) -> list[list[Finding]]:
@@ -252,37 +400,139 @@ def check_texts(texts: list[tuple[str, str]], policy: Policy, *, directory: Path
         >>> check_texts([("narration", "Romeo and Juliet's deaths end the feud")], Policy.load("k12"))
         [[]]
     """
-    bank = exemplars(directory)
-    units: list[tuple[int, str]] = [(i, s) for i, (_where, text) in enumerate(texts) for s in sentences(text)]
-    results: list[list[Finding]] = [[] for _ in texts]
-    if not units:
-        return results
-    sims = model().embed([s for _i, s in units]) @ bank.matrix.T
+    return [a.findings for a in analyse_texts(texts, policy, directory=directory)]
+
+
+def _strictness(bank: Exemplars, units: list[str]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Per sentence, how much higher its harm thresholds and its lead over the safe bank must be: short sentences
+    (a title, "Goods were traded") and sentences not in English get noisy similarities from an English model, so
+    they need more evidence. `(extra threshold, extra margin)`."""
+    missing = np.array([max(0, bank.short_words - len(words(u))) for u in units], dtype=np.float32)
+    foreign = np.array([is_foreign(u) for u in units], dtype=np.float32)
+    extra_threshold = missing * bank.short_threshold + foreign * bank.foreign_threshold
+    extra_margin = missing * bank.short_margin + foreign * bank.foreign_margin
+    return extra_threshold.astype(np.float32), extra_margin.astype(np.float32)
+
+
+def _decide(
+    bank: Exemplars, policy: Policy, categories: list[str], sims: Matrix, cued: NDArray[np.bool_],
+    taught: NDArray[np.bool_], wanted: NDArray[np.bool_],
+    strict: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None,
+) -> tuple[dict[tuple[int, str], tuple[float, int]], NDArray[np.bool_], NDArray[np.float32]]:  # fmt: skip
+    """The decisions for sentences with similarity rows `sims`: {(sentence, category): (score, exemplar column)},
+    which sentences read as teaching, and each sentence's distance to the nearest decision boundary (the teaching
+    boundary counts only for `wanted` sentences). `strict`: per-sentence extra threshold and margin (`_strictness`)
+    for harm categories."""
     labels = np.array(bank.labels)
     safe_mask = labels == "safe"
-    categories = [c for c in dict.fromkeys(bank.labels) if c != "safe" and policy.action_for(c) != "allow"]
-    safe_best = sims[:, safe_mask].max(axis=1) if safe_mask.any() else np.full(len(units), -1.0)
-    best: dict[tuple[int, str], tuple[float, int, int]] = {}
-    # Instruction / intent wording ("how deep do I…", "I'm going to…") lowers the bar, but only with a wider lead
-    # over the safe exemplars: the same topic asked as a lesson has no cue and keeps the normal threshold.
-    cued = np.array([bank.cues is not None and bank.cues.search(s) is not None for _i, s in units], dtype=bool)
+    plain_mask = safe_mask | (labels == "generic")
+    harm_mask = ~np.isin(labels, [*_NOT_CATEGORIES, *IDENTITY_CATEGORIES])
+    n = sims.shape[0]
+    extra_threshold, extra_margin = strict if strict is not None else (np.zeros(n, np.float32), np.zeros(n, np.float32))
+    safe_best = sims[:, safe_mask].max(axis=1) if safe_mask.any() else np.full(n, -1.0)
+    plain_best = sims[:, plain_mask].max(axis=1) if plain_mask.any() else np.full(n, -1.0)
+    harm_best = sims[:, harm_mask].max(axis=1) if harm_mask.any() else np.full(n, -1.0)
+    margin = np.where(taught, bank.teaching_cue_margin, bank.teaching_margin)
+    lesson = ~cued & (safe_best >= bank.teaching_floor) & (safe_best >= harm_best + margin)
+    teaching_edge = np.minimum(np.abs(safe_best - bank.teaching_floor), np.abs(safe_best - harm_best - margin))
+    closeness = np.where(wanted & ~cued, teaching_edge, 1.0)
+    hits: dict[tuple[int, str], tuple[float, int]] = {}
     for category in categories:
         columns = np.flatnonzero(labels == category)
         threshold = policy.threshold_for(category)
         threshold = bank.thresholds.get(category, 0.5) if threshold is None else threshold
         sub = sims[:, columns]
         arg = sub.argmax(axis=1)
-        score = sub[np.arange(len(units)), arg]
-        # Copyright is about identity, not intent: a safe teaching context does not make Mickey Mouse free to use.
-        if category == "copyright":
-            hit = score >= threshold
+        score = sub[np.arange(n), arg]
+        # Copyright is about identity, not intent: the sentence must describe the character better than any generic
+        # rewrite ("a friendly cartoon mouse") or safe teaching exemplar does, and no safe margin beyond that.
+        if category in IDENTITY_CATEGORIES:
+            lead = score - plain_best - bank.identity_margin
+            hit = (score >= threshold) & (lead >= 0)
+            edges = [
+                np.where(lead >= 0, np.abs(score - threshold), 1.0),
+                np.where(score >= threshold, np.abs(lead), 1.0),
+            ]
         else:
-            hit = (score >= threshold) & (score >= safe_best + bank.margin)
-            hit |= cued & (score >= threshold - bank.cue_discount) & (score >= safe_best + bank.cue_margin)
+            needed = threshold + extra_threshold
+            lead = score - safe_best - bank.margin - extra_margin
+            hit = (score >= needed) & (lead >= 0)
+            cue_threshold = needed - bank.cue_discount
+            cue_lead = score - safe_best - bank.cue_margin - extra_margin
+            hit |= cued & (score >= cue_threshold) & (cue_lead >= 0)
+            # A boundary matters only where the other condition of the same test holds.
+            edges = [
+                np.where(lead >= 0, np.abs(score - needed), 1.0),
+                np.where(score >= needed, np.abs(lead), 1.0),
+                np.where(cued & (cue_lead >= 0), np.abs(score - cue_threshold), 1.0),
+                np.where(cued & (score >= cue_threshold), np.abs(cue_lead), 1.0),
+            ]
+        for edge in edges:
+            closeness = np.minimum(closeness, edge)
         for u in np.flatnonzero(hit):
-            key = (units[u][0], category)
-            if key not in best or score[u] > best[key][0]:
-                best[key] = (float(score[u]), int(u), int(columns[arg[u]]))
+            hits[(int(u), category)] = (float(score[u]), int(columns[arg[u]]))
+    return hits, lesson, closeness.astype(np.float32)
+
+
+def analyse_texts(
+    texts: list[tuple[str, str]],
+    policy: Policy,
+    *,
+    directory: Path | None = None,
+    context_for: list[bool] | None = None,
+) -> list[Analysis]:
+    """`check_texts`, plus the teaching-context sentences of each text (one embedding batch for all).
+
+    `context_for`: which texts need their teaching context (those with a contextual blocklist mention; default all);
+    only for those does a sentence near the teaching boundary get re-scored by the fp32 encoder.
+
+    Example:
+        >>> [a.teaching for a in analyse_texts([("t", "Why the assassination of Caesar mattered")], Policy.load("k12"))]
+        [['Why the assassination of Caesar mattered']]
+    """
+    bank = exemplars(directory)
+    units: list[tuple[int, str]] = [(i, s) for i, (_where, text) in enumerate(texts) for s in sentences(text)]
+    results: list[list[Finding]] = [[] for _ in texts]
+    teaching: list[list[str]] = [[] for _ in texts]
+    if not units:
+        return [Analysis(f, t) for f, t in zip(results, teaching, strict=True)]
+    unit_texts = [s for _i, s in units]
+    categories = [c for c in dict.fromkeys(bank.labels) if c not in _NOT_CATEGORIES and policy.action_for(c) != "allow"]
+    # Instruction / intent wording ("how deep do I…", "I'm going to…") lowers the bar, but only with a wider lead
+    # over the safe exemplars: the same topic asked as a lesson has no cue and keeps the normal threshold.
+    cued = np.array([bank.cues is not None and bank.cues.search(s) is not None for s in unit_texts], dtype=bool)
+    # Teaching wording ("the dangers of", "what … does to", "a history lesson") widens what counts as a lesson.
+    taught = np.array([bank.teaching_cues is not None and bank.teaching_cues.search(s) is not None for s in unit_texts])
+    wanted = np.array([context_for is None or context_for[i] for i, _s in units], dtype=bool)
+    strict = _strictness(bank, unit_texts)
+    if len(units) > FAST_PATH_MAX:
+        # Many sentences (a script, a batch): fp32 in padded batches costs less per sentence than int8 one at a time.
+        sims = model().embed(unit_texts, exact=True) @ bank.exact_matrix().T
+        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict)
+        near = np.array([], dtype=int)
+    else:
+        sims = model().embed(unit_texts) @ bank.matrix.T
+        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict)
+        near = np.flatnonzero(closeness < bank.exact_band) if model().quantised else np.array([], dtype=int)
+    if len(near):
+        # int8 embeddings move by a few hundredths of cosine: a sentence that close to a boundary is scored again,
+        # exactly, so that the decisions are the fp32 encoder's wherever the fast path could have flipped one.
+        exact = model().embed([unit_texts[u] for u in near], exact=True) @ bank.exact_matrix().T
+        sub_strict = (strict[0][near], strict[1][near])
+        sub_hits, sub_lesson, _ = _decide(
+            bank, policy, categories, exact, cued[near], taught[near], wanted[near], sub_strict
+        )
+        redone = set(near.tolist())
+        hits = {key: hit for key, hit in hits.items() if key[0] not in redone}
+        hits.update({(int(near[u]), c): hit for (u, c), hit in sub_hits.items()})
+        lesson[near] = sub_lesson
+    for lesson_unit in np.flatnonzero(lesson):
+        teaching[units[lesson_unit][0]].append(units[lesson_unit][1])
+    best: dict[tuple[int, str], tuple[float, int, int]] = {}
+    for (u, category), (score, column) in hits.items():
+        key = (units[u][0], category)
+        if key not in best or score > best[key][0]:
+            best[key] = (score, u, column)
     for (i, category), (score, unit, column) in sorted(best.items(), key=lambda kv: (kv[0][0], -kv[1][0])):
         results[i].append(
             Finding(
@@ -296,4 +546,4 @@ def check_texts(texts: list[tuple[str, str]], policy: Policy, *, directory: Path
                 suggestion=bank.suggestions[column],
             )
         )
-    return results
+    return [Analysis(f, t) for f, t in zip(results, teaching, strict=True)]

@@ -2,7 +2,10 @@
 
 Terms match as whole words (a term never matches inside a longer word: `sex` does not match `Essex`),
 case-insensitively unless the entry says otherwise, with spaces and hyphens between words optional
-(`Spider-Man` matches `spider man` and `Spiderman`). One regex per category is compiled once per policy.
+(`Spider-Man` matches `spider man` and `Spiderman`). An entry's `aliases` are looked for too (and reported as the
+entry's term); an entry with `context` words counts only when one of them is in the same text, so that an
+ambiguous name ("Woody", "Nemo", "Garfield") flags the character, not the president or the captain.
+One regex per category is compiled once per policy.
 """
 
 from __future__ import annotations
@@ -43,9 +46,20 @@ def _atoms(term: str, *, keep_case: bool = False) -> list[str]:
     return atoms
 
 
-def _term_pattern(entry: BlocklistEntry) -> str:
-    pattern = "".join(_atoms(entry.term, keep_case=entry.case_sensitive))
-    return f"(?-i:{pattern})" if entry.case_sensitive else pattern
+def _term_pattern(term: str, case_sensitive: bool = False) -> str:
+    pattern = "".join(_atoms(term, keep_case=case_sensitive))
+    return f"(?-i:{pattern})" if case_sensitive else pattern
+
+
+@functools.lru_cache(maxsize=4096)
+def _context_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    body = "|".join(_term_pattern(w) for w in words)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+
+
+def _in_context(entry: BlocklistEntry, text: str) -> bool:
+    """Whether an entry with `context` words has one of them in `text` (always true without context)."""
+    return not entry.context or _context_pattern(entry.context).search(text) is not None
 
 
 def _trie_pattern(terms: list[str]) -> str:
@@ -70,10 +84,11 @@ def _trie_pattern(terms: list[str]) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _compile(entries: tuple[BlocklistEntry, ...]) -> re.Pattern[str]:
-    alternatives = [_trie_pattern([e.term for e in entries if not e.case_sensitive])]
+def _compile(surfaces: tuple[tuple[str, bool], ...]) -> re.Pattern[str]:
+    """One regex for `(written form, case_sensitive)` pairs."""
+    alternatives = [_trie_pattern([term for term, case_sensitive in surfaces if not case_sensitive])]
     # Case-sensitive terms keep their written case in scoped (?-i:…) groups, outside the shared trie.
-    alternatives += [_term_pattern(e) for e in entries if e.case_sensitive]
+    alternatives += [_term_pattern(term, True) for term, case_sensitive in surfaces if case_sensitive]
     body = "|".join(a for a in alternatives if a)
     # Lookarounds rather than \b: a term may start or end with a non-word character ("McDonald's").
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
@@ -88,9 +103,14 @@ def _matchers(policy: Policy) -> list[_CategoryMatcher]:
         if not entries or policy.action_for(category) == "allow":
             continue  # an allowed category is not worth a finding
         by_key: dict[str, BlocklistEntry] = {}
+        surfaces: dict[tuple[str, bool], None] = {}
         for entry in entries:
-            by_key.setdefault(_normalize(entry.term), entry)
-        matchers.append(_CategoryMatcher(category, _compile(tuple(by_key.values())), by_key))
+            for surface in entry.surfaces:
+                by_key.setdefault(_normalize(surface), entry)
+                # Every written form gets its own pattern: "SpongeBob" and "Sponge Bob" normalise alike, but only
+                # the second lets a space in between.
+                surfaces.setdefault((surface, entry.case_sensitive), None)
+        matchers.append(_CategoryMatcher(category, _compile(tuple(surfaces)), by_key))
     policy._matchers = matchers
     return matchers
 
@@ -98,7 +118,7 @@ def _matchers(policy: Policy) -> list[_CategoryMatcher]:
 def _entry_matching(matcher: _CategoryMatcher, span: str) -> BlocklistEntry:
     # Only reached when casefold() and the regex's IGNORECASE disagree about a character.
     for entry in matcher.entries.values():
-        if re.fullmatch(_term_pattern(entry), span, re.IGNORECASE):
+        if any(re.fullmatch(_term_pattern(s, entry.case_sensitive), span, re.IGNORECASE) for s in entry.surfaces):
             return entry
     raise AssertionError(f"no blocklist entry matches {span!r}")  # unreachable: the span came from these entries
 
@@ -106,8 +126,9 @@ def _entry_matching(matcher: _CategoryMatcher, span: str) -> BlocklistEntry:
 def check_text(text: str, policy: Policy, *, where: str = "") -> list[Finding]:
     """Every blocklisted term of `policy` found in `text`, as findings carrying the policy's action.
 
-    One finding per (category, term) however often the term occurs; `span` is the text as written, `rule`
-    the blocklist entry, `suggestion` the entry's generic rewrite (e.g. for a copyrighted character).
+    One finding per (category, entry) however often the term or its aliases occur; `span` is the text as
+    written, `rule` the blocklist entry's term, `suggestion` the entry's generic rewrite (e.g. for a copyrighted
+    character).
     Categories the policy allows are not reported.
 
     Example:
@@ -124,10 +145,10 @@ def check_text(text: str, policy: Policy, *, where: str = "") -> list[Finding]:
         seen: set[str] = set()
         for match in matcher.pattern.finditer(text):
             key = _normalize(match.group())
-            if key in seen:
-                continue
-            seen.add(key)
             entry = matcher.entries.get(key) or _entry_matching(matcher, match.group())
+            if entry.term in seen or not _in_context(entry, text):
+                continue
+            seen.add(entry.term)
             findings.append(
                 Finding(
                     check="blocklist",
