@@ -15,7 +15,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
 
 from edusdk.analytics import AnalyticsStore, LessonPublic, database_url
-from edusdk.analytics.store import SQLITE_BUSY_TIMEOUT_MS
+from edusdk.analytics.connect import SQLITE_BUSY_TIMEOUT_MS
 from edusdk.models.lesson import Manifest, TimelineEntry, VideoInfo
 from edusdk.models.moderation import ModerationReport
 from edusdk.models.script import Script, Shot

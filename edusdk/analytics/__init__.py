@@ -7,10 +7,11 @@ Example:
 """
 
 from edusdk.analytics.config import AnalyticsConfig
+from edusdk.analytics.connect import create_store_engine, database_url
 from edusdk.analytics.events import Event, EventError, from_xapi, to_xapi
 from edusdk.analytics.ingest import IngestResult
 from edusdk.analytics.service import Analytics
-from edusdk.analytics.store import AnalyticsStore, create_store_engine, database_url
+from edusdk.analytics.store import AnalyticsStore
 from edusdk.analytics.tables import LessonBase, LessonPublic, LessonRecord, ShotSegment, ShotSegmentPublic
 
 __all__ = [

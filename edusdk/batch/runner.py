@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from edusdk._errors import BadInputError
 from edusdk._fs import write_text_atomic
-from edusdk.analytics.store import database_url
+from edusdk.analytics.connect import database_url
 from edusdk.batch.executors import check_executor, make_executor
 from edusdk.batch.matrix import BatchMatrix, load_matrix
 from edusdk.batch.store import FINAL_STATES, STORE_FILE, BatchLessonPublic, JobStore

@@ -24,7 +24,7 @@ from sqlalchemy import JSON, Engine, Text, func, insert, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from edusdk._db import create_tables
-from edusdk.analytics.store import create_store_engine
+from edusdk.analytics.connect import create_store_engine
 from edusdk.batch.matrix import BatchItem
 
 LessonState = Literal["pending", "running", "done", "blocked", "failed"]

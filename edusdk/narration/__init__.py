@@ -18,17 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from edusdk._errors import BadInputError
-from edusdk.narration.base import (
-    LEAD_S,
-    TAIL_S,
-    Narrator,
-    audio_duration,
-    fit_to_narration,
-    narrate_script,
-    needed_duration,
-)
+from edusdk.narration.base import LEAD_S, TAIL_S, Narrator, audio_duration, needed_duration
 from edusdk.narration.files import FilesNarrator
 from edusdk.narration.piper import PiperNarrator, piper_available
+from edusdk.narration.speak import fit_to_narration, narrate_script
 
 NARRATOR_NAMES = ("auto", "piper", "none")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, inspect, text
 
 from edusdk._errors import BadInputError
-from edusdk.analytics.store import create_store_engine, database_url
+from edusdk.analytics.connect import create_store_engine, database_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
