@@ -3,8 +3,13 @@
 Lessons render silently unless a test asks for narration: the default narrator ("auto") would load the
 Piper voice (≈ 1.4 s) and speak every shot in every rendering test. Tests about narration pass a narrator
 explicitly (tests/test_narration.py); `make demo` exercises the default.
+
+Caches (generated clips, spoken narration) go to a folder of this test run, never to the user's
+~/.cache/edusdk; tests that check caching point EDUSDK_CACHE_DIR or `cache_dir` at their own tmp_path.
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("EDUSDK_NARRATOR", "none")
+os.environ.setdefault("EDUSDK_CACHE_DIR", tempfile.mkdtemp(prefix="edusdk-test-cache-"))
