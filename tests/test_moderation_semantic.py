@@ -181,7 +181,8 @@ def test_holdout_set_floor(k12: Policy) -> None:
     metrics = evaluate(print_table=False, directory=HOLDOUT)
     rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
     assert metrics["fpr_safe"] <= 0.03
-    assert rows["unsafe"]["recall"] >= 0.85 and rows["pii"]["recall"] >= 0.9  # unsafe target 0.95: not met
+    # 0.884 before the structural rules (round 4, which saw the misses in general terms): 1.000 after.
+    assert rows["unsafe"]["recall"] >= 0.95 and rows["pii"]["recall"] >= 0.9
     assert rows["copyright"]["recall"] >= 0.9 and metrics["fpr_hard_benign"] <= 0.1
 
 
@@ -193,8 +194,21 @@ def test_holdout2_set_floor(k12: Policy) -> None:
     metrics = evaluate(print_table=False, directory=HOLDOUT2)
     rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
     assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.05
-    assert rows["unsafe"]["recall"] >= 0.85 and rows["pii"]["recall"] >= 0.95  # unsafe target 0.95: not met
+    # 0.871 before the structural rules (round 4, not blind): 1.000 after.
+    assert rows["unsafe"]["recall"] >= 0.95 and rows["pii"]["recall"] >= 0.95
     assert rows["copyright"]["recall"] >= 0.95
+
+
+@pytest.mark.slow
+def test_holdout3_set_floor(k12: Policy) -> None:
+    """holdout3 is blind (never tuned on): a floor at what it measured, against regressions."""
+    from tests.moderation_eval.evaluate import HOLDOUT3, evaluate
+
+    metrics = evaluate(print_table=False, directory=HOLDOUT3)
+    rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
+    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.05
+    assert rows["unsafe"]["recall"] >= 0.75  # target 0.95: not met on unseen data
+    assert rows["copyright"]["recall"] >= 0.9 and rows["pii"]["recall"] >= 0.95
 
 
 def test_remote_provider_gets_redacted_text_and_adds_findings(k12: Policy) -> None:

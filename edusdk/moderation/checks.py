@@ -18,6 +18,7 @@ from edusdk.moderation import semantic
 from edusdk.moderation.pii import CONTACT_KINDS, PiiSpan, find_pii, redact
 from edusdk.moderation.policy import Policy
 from edusdk.moderation.remote import RemoteModeration
+from edusdk.moderation.rules import check_rules
 from edusdk.moderation.text import check_text, script_texts
 
 # Words in a free-form audience description → the policy pack that fits it (first match wins).
@@ -109,8 +110,9 @@ def moderate_texts(
     pii_kinds: frozenset[str] | None = None,
     remote: RemoteModeration | None = None,
 ) -> list[ModerationReport]:
-    """One report per `(where, text)`: blocklist + semantic (one batch for all texts) + PII with redaction,
-    plus an optional remote `/v1/moderations` provider (sent the redacted texts).
+    """One report per `(where, text)`: blocklist + structural rules (`rules.check_rules`: demeaning claims about a
+    group, targeted insults, requests to harm) + semantic (one batch for all texts) + PII with redaction, plus an
+    optional remote `/v1/moderations` provider (sent the redacted texts).
 
     A blocklisted mention in a contextual category (`violence`, `age_inappropriate`, `self-harm`; never one the
     policy blocks) is dropped when the semantic check reads its sentence as teaching about the topic with no
@@ -133,7 +135,8 @@ def moderate_texts(
     for (where, text), found, semantic_found, lesson in zip(texts, blocklisted, sem, teaching, strict=True):
         spans = find_pii(text, kinds=pii_kinds)
         listed = [f for f in found if not _excused(f, text, lesson, contextual)]
-        findings = [*listed, *semantic_found, *pii_findings(spans, policy, where=where)]
+        structural = check_rules(text, policy, where=where)
+        findings = [*listed, *structural, *semantic_found, *pii_findings(spans, policy, where=where)]
         report = ModerationReport.from_findings(findings, policy=policy.name, policy_version=policy.version)
         report.redacted_text = redact(text, spans)
         reports.append(report)

@@ -31,6 +31,9 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout2, after round 3 (NOT blind any more) | 1.000/0.871 | 1.000/0.950   | 0.926/1.000 | 0.000    | 0.000    |
 | holdout, after round 3                       | 0.974/0.884 | 1.000/0.950   | 0.938/1.000 | 0.029    | 0.000    |
 | dev, after round 3                           | 0.988/1.000 | 1.000/1.000   | 0.952/1.000 | 0.000    | 0.000    |
+| holdout3 (320), BLIND, round-3 code          | 0.952/0.738 | 1.000/0.933   | 0.907/0.980 | 0.000    | 0.040    |
+| holdout3, BLIND, after round 4               | 0.953/0.762 | 1.000/0.933   | 0.907/0.980 | 0.000    | 0.040    |
+| holdout2 / holdout / dev, after round 4      | 1.000/1.000 · 0.977/1.000 · 0.988/1.000 (seen: optimistic)       |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -48,6 +51,14 @@ examples were blocked), a multilingual safe bank, more harm exemplars and lexico
 instruction words, arson at a named place, bomb-making in German/Spanish/French, slang porn spellings), German
 and French addresses and labelled DNIs in PII. Exemplars judged near-paraphrases of holdout2 prompts were removed
 again; holdout2 is no longer blind, so its round-3 row is optimistic. The blind measure is the round-2 row.
+
+Round 4: structural rules (`edusdk/moderation/rules.py`, `moderation/rules/`): demeaning claims about a protected
+group, praise of atrocities, insults aimed at "you" or a named person, lethal dosing, sabotage, stolen data, drugs
+for minors, first-person self-harm in five languages — each excused when reported, refuted or taught. Steered by
+the holdout/holdout2 misses, so their 1.000 is optimistic; holdout3 (written blind, never opened while tuning)
+says what generalises: unsafe recall 0.738 → 0.762. Its misses are new phrasings, requests in languages the
+English MiniLM cannot read (it, pt, fr, es), role-play jailbreaks and gore "for driver ed": the 0.95 target is not
+met on unseen data.
 """
 
 from __future__ import annotations
@@ -66,7 +77,8 @@ from edusdk.moderation.policy import Policy
 HERE = Path(__file__).resolve().parent
 HOLDOUT = HERE / "holdout"
 HOLDOUT2 = HERE / "holdout2"  # blind: written by someone who never saw the classifier, its data or the other sets
-SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2}
+HOLDOUT3 = HERE / "holdout3"  # blind as well, written later; measured on round 3 and round 4, never tuned on
+SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3}
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
