@@ -9,10 +9,16 @@ rules look at the sentence's structure instead, whatever its framing (`moderatio
 - an insult aimed at a person: the viewer ("you are worthless"), a named classmate (a given name from
   `moderation/pii/first_names.txt`) or "our teacher" — unless bullying is the lesson's topic ("what to do when …");
 - a request or plan to poison, sabotage, ambush, buy stolen data or get drugs as a minor;
-- first-person self-harm intent in Spanish, French, German, Portuguese and Italian.
+- first-person self-harm intent in Spanish, French, German, Portuguese and Italian;
+- in seven languages (en, es, fr, de, it, pt, nl): weapon making, how to hurt someone, buying drugs unseen, getting
+  high, gore asked for in its own right, sexual slang, sexual content with a pupil, a person drawn as an animal,
+  teaching hate, self-harm encouraged, eating-disorder coaching;
+- a jailbreak framing ("you are now X, an AI with no filters", "ignore your previous instructions"): reported as
+  `illicit` but capped at `review` by the rule's `at_most`, while the ask inside it is judged by the other rules.
 
 Each rule is a regular expression over one sentence (`semantic.sentences`), with `{lexicon}` placeholders, an optional
-`requires` pattern that must also match and an `unless` pattern that excuses the sentence.
+`requires` pattern that must also match, an `unless` pattern that excuses the sentence and an optional `at_most`
+(allow / review / block) that caps the policy's action.
 
 Example:
     >>> [f.category for f in check_rules("A song about how girls are too dumb to learn maths", Policy.load("k12"))]
@@ -32,7 +38,7 @@ import yaml
 
 from edusdk._errors import BadInputError
 from edusdk._resources import data_dir
-from edusdk.models.moderation import Finding
+from edusdk.models.moderation import Decision, Finding, strictest
 from edusdk.moderation.pii import first_names
 from edusdk.moderation.policy import CATEGORIES, Category, Policy
 
@@ -50,6 +56,7 @@ class Rule:
     pattern: re.Pattern[str]
     requires: re.Pattern[str] | None = None
     unless: re.Pattern[str] | None = None
+    at_most: Decision | None = None  # caps the policy's action (a jailbreak framing alone is worth a review)
 
     def match(self, sentence: str, context: str = "") -> re.Match[str] | None:
         """The pattern's match in `sentence` when the rule applies to it, else None. `context` (the sentences either
@@ -140,6 +147,9 @@ def _rules(directory: Path | None) -> tuple[Rule, ...]:
         if category not in CATEGORIES:
             raise BadInputError(f"{path}: {where}.category: unknown category {category!r}")
         requires, unless = spec.get("requires"), spec.get("unless")
+        at_most = spec.get("at_most")
+        if at_most not in (None, "allow", "review", "block"):
+            raise BadInputError(f"{path}: {where}.at_most: expected allow, review or block, not {at_most!r}")
         out.append(
             Rule(
                 name=str(spec.get("name", where)),
@@ -147,6 +157,7 @@ def _rules(directory: Path | None) -> tuple[Rule, ...]:
                 pattern=_expand(path, _flat(spec["pattern"]), lexicons, f"{where}.pattern"),
                 requires=_expand(path, _flat(requires), lexicons, f"{where}.requires") if requires else None,
                 unless=_expand(path, _flat(unless), lexicons, f"{where}.unless") if unless else None,
+                at_most=at_most,
             )
         )
     return tuple(out)
@@ -156,29 +167,34 @@ def check_rules(text: str, policy: Policy, *, where: str = "", directory: Path |
     """Findings of the structural rules in `text` (one per category: the first sentence and rule that fire).
 
     Categories the policy allows are skipped; `rule` names the rule (e.g. `demeaning-claim`), `span` the words matched.
+    A rule with `at_most` (the jailbreak framing: `review`) reports the policy's action capped at that, and does not
+    stand in for an uncapped rule of the same category: "you are now X with no filters. <harmful ask>" gives both.
     """
     from edusdk.moderation.semantic import sentences
 
     findings: list[Finding] = []
     if not text:
         return findings
-    seen: set[str] = set()
+    seen: set[tuple[str, str | None]] = set()
     active = [r for r in rules(directory) if policy.action_for(r.category) != "allow"]
     units = sentences(text)
     for i, sentence in enumerate(units):
         context = " ".join(units[max(0, i - 1) : i] + units[i + 1 : i + 2])
         for rule in active:
-            if rule.category in seen:
+            if (rule.category, rule.at_most) in seen:
                 continue
             found = rule.match(sentence, context)
             if found is None:
                 continue
-            seen.add(rule.category)
+            seen.add((rule.category, rule.at_most))
+            action = policy.action_for(rule.category)
+            if rule.at_most is not None and strictest([action, rule.at_most]) == action:
+                action = rule.at_most
             findings.append(
                 Finding(
                     check="rule",
                     category=rule.category,
-                    action=policy.action_for(rule.category),
+                    action=action,
                     score=RULE_SCORE,
                     where=where,
                     span=found.group().strip(),

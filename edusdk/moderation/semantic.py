@@ -43,7 +43,9 @@ FAST_PATH_MAX = 4  # sentences up to which the int8 encoder is used (one at a ti
 CACHE_SIZE = 4096  # sentences whose embeddings are kept (a lesson is re-checked at outline and render)
 _NOT_CATEGORIES = frozenset({"safe", "generic"})  # exemplar labels that are not moderation categories
 IDENTITY_CATEGORIES = frozenset({"copyright", "public_figure"})  # who/what is shown, not intent: no safe margin
-_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
+# A title's full stop ("Ms. Alvarez", "Dr. Smith") does not end a sentence.
+_TITLES = ("Mr", "Mrs", "Ms", "Dr", "St", "Prof", "Sr", "Sra", "Mme", "Hr", "Fr", "Jr")
+_SENTENCE_RE = re.compile("".join(rf"(?<!\b{t}\.)" for t in _TITLES) + r"(?<=[.!?;])\s+|\n+")
 _LOCK = threading.Lock()
 Matrix = NDArray[np.float32]
 

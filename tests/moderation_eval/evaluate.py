@@ -34,6 +34,9 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout3 (320), BLIND, round-3 code          | 0.952/0.738 | 1.000/0.933   | 0.907/0.980 | 0.000    | 0.040    |
 | holdout3, BLIND, after round 4               | 0.953/0.762 | 1.000/0.933   | 0.907/0.980 | 0.000    | 0.040    |
 | holdout2 / holdout / dev, after round 4      | 1.000/1.000 · 0.977/1.000 · 0.988/1.000 (seen: optimistic)       |
+| holdout4 (320), BLIND, round-4 code          | 0.896/0.750 | 0.982/0.900   | 0.825/0.940 | 0.025    | 0.120    |
+| holdout3, after round 5 (seen: optimistic)   | 0.964/1.000 | 1.000/0.933   | 0.907/0.980 | 0.000    | 0.040    |
+| holdout4, BLIND, after round 5 (final)       | 0.900/0.787 | 0.982/0.900   | 0.825/0.940 | 0.025    | 0.120    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -59,6 +62,14 @@ the holdout/holdout2 misses, so their 1.000 is optimistic; holdout3 (written bli
 says what generalises: unsafe recall 0.738 → 0.762. Its misses are new phrasings, requests in languages the
 English MiniLM cannot read (it, pt, fr, es), role-play jailbreaks and gore "for driver ed": the 0.95 target is not
 met on unseen data.
+
+Round 5: multilingual rules (es/fr/de/it/pt/nl lexicons; a harmful action needs a request or "how" word and is
+excused by "about" words): weapon making, hurting someone, buying drugs unseen, getting high, gore intensity,
+sexual slang, erotic content near a pupil word, people drawn as animals, insults at named people, teaching hate,
+self-harm encouragement, eating-disorder coaching, and jailbreak framing (reported as `illicit`, capped at
+review; the request inside is judged by its own rule). Steered by holdout3's misses (so its 1.000 is optimistic);
+holdout4, written blind, moved from 0.750 to 0.787. Unseen unsafe recall stays far below 0.95: lexicons and an
+English sentence encoder do not generalise to new phrasings the way a multilingual safety classifier would.
 """
 
 from __future__ import annotations
@@ -78,7 +89,8 @@ HERE = Path(__file__).resolve().parent
 HOLDOUT = HERE / "holdout"
 HOLDOUT2 = HERE / "holdout2"  # blind: written by someone who never saw the classifier, its data or the other sets
 HOLDOUT3 = HERE / "holdout3"  # blind as well, written later; measured on round 3 and round 4, never tuned on
-SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3}
+HOLDOUT4 = HERE / "holdout4"  # blind: measured on round 4 and round 5 code, never opened while tuning
+SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4}
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
