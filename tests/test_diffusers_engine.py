@@ -223,7 +223,7 @@ def test_cli_tiny_model(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(main, ["engine", "tiny-model", str(tmp_path / "m"), "--family", "wan", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["family"] == "wan"
+    assert json.loads(result.stdout)["family"] == "wan"
     assert json.loads((tmp_path / "m" / "model_index.json").read_text())["_class_name"] == "WanPipeline"
     again = CliRunner().invoke(main, ["engine", "tiny-model", str(tmp_path / "m"), "--family", "wan"])
     assert again.exit_code == 2 and "not an empty directory" in again.output
