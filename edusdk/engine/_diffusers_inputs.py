@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from edusdk._errors import BadInputError, MediaError, UnsupportedModeError
 from edusdk._media import ffmpeg_exe
 from edusdk.engine._diffusers_families import Family
+from edusdk.engine._images import open_rgb
 from edusdk.engine.clip_cache import file_sha256
 from edusdk.models.engine import ShotRequest
 
@@ -58,11 +59,7 @@ def read_image(path: Path | None, what: str, width: int, height: int) -> Image.I
     """The image at `path` as RGB at `width`×`height`; BadInputError naming the field if missing or unreadable."""
     if path is None:
         raise BadInputError(f"this mode needs request.{what} (an image file)")
-    try:
-        with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened).convert("RGB")
-    except (OSError, ValueError) as exc:
-        raise BadInputError(f"cannot read request.{what} {path}: {exc}") from None
+    image = open_rgb(path, f"request.{what}")
     return image.resize((width, height), Image.Resampling.LANCZOS)
 
 

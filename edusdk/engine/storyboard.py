@@ -31,6 +31,7 @@ from edusdk._errors import BadInputError, MediaError
 from edusdk._fs import atomic_output, check_output_path
 from edusdk._media import ffmpeg_exe, ffmpeg_version, probe
 from edusdk.engine._cards import U8, Box, Card, Layer, build_card
+from edusdk.engine._images import open_rgb
 from edusdk.engine.base import ProgressCallback, require_mode
 from edusdk.models.engine import Clip, EngineCapabilities, ShotRequest
 
@@ -68,11 +69,7 @@ class KenBurns:
     """
 
     def __init__(self, path: Path, box: Box, seed: int, seconds: float) -> None:
-        try:
-            with Image.open(path) as opened:
-                image = ImageOps.exif_transpose(opened).convert("RGB")
-        except (OSError, ValueError) as exc:
-            raise BadInputError(f"cannot read the shot image {path}: {exc}") from None
+        image = open_rgb(path, "the shot image")
         self.box = box
         rng = random.Random(f"kenburns:{seed}")  # its own stream: the card's layout never shifts the move
         # Scaled once so the most zoomed-in crop is 1:1; every frame is then a small resample of it.
@@ -253,11 +250,7 @@ class ConnectRenderer:
     def _read(path: Path | None, field: str, size: tuple[int, int]) -> Image.Image:
         if path is None:
             raise BadInputError(f"connect mode needs `{field}` (the {'first' if field == 'image' else 'last'} frame)")
-        try:
-            with Image.open(path) as opened:
-                image = ImageOps.exif_transpose(opened).convert("RGB")
-        except (OSError, ValueError) as exc:
-            raise BadInputError(f"cannot read the connect {field} {path}: {exc}") from None
+        image = open_rgb(path, f"the connect {field}")
         return ImageOps.fit(image, size, Image.Resampling.LANCZOS)  # cover the frame, centred, as compose does
 
     @property
