@@ -41,12 +41,35 @@ def ffmpeg_version() -> str:
     return out.splitlines()[0] if out else "unknown"
 
 
-def run_ffmpeg(args: Sequence[str], *, what: str) -> None:
-    """Run ffmpeg with `args` (without the binary); raise MediaError with the tail of stderr on failure."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+def run_ffmpeg(args: Sequence[str], *, what: str, loglevel: str = "error") -> str:
+    """Run ffmpeg with `args` (without the binary) and return its log (stderr); MediaError with its tail on failure.
+
+    `loglevel="info"` keeps what filters report (blackdetect, loudnorm, ebur128…) and the progress `time=`.
+    """
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise MediaError(f"ffmpeg failed while {what} (exit {proc.returncode}): {proc.stderr[-_STDERR_TAIL:].strip()}")
+    return proc.stderr
+
+
+_TIME = re.compile(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+def audio_seconds(path: str | Path) -> float:
+    """How long the first audio track of `path` lasts: its packets copied to nowhere, read from the last `time=`.
+
+    Raises:
+        MediaError: `path` cannot be read or holds no audio.
+    """
+    path = Path(path)
+    stderr = run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-c", "copy", "-f", "null", "-"],
+                        what=f"reading the audio of {path}", loglevel="info")  # fmt: skip
+    stamps = _TIME.findall(stderr)
+    seconds = int(stamps[-1][0]) * 3600 + int(stamps[-1][1]) * 60 + float(stamps[-1][2]) if stamps else 0.0
+    if seconds <= 0:
+        raise MediaError(f"{path} holds no audio")
+    return seconds
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from edusdk._errors import BadInputError, MediaError
-from edusdk._media import ffmpeg_exe, run_ffmpeg
+from edusdk._media import audio_seconds, run_ffmpeg
 from edusdk.compose.quality import QualityFinding
 from edusdk.models.audio import AudioReport, NarrationClip
 from edusdk.models.lesson import TimelineEntry
@@ -54,7 +53,6 @@ _SILENCE_START = re.compile(r"silence_start:\s*(-?[\d.]+)")
 _SILENCE_END = re.compile(r"silence_end:\s*(-?[\d.]+)")
 _FORMAT = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
 _EBUR128 = "ebur128=peak=true:framelog=verbose"  # summary at info level, per-frame lines only when verbose
-_TIME = re.compile(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)")
 
 
 @dataclass(frozen=True)
@@ -251,20 +249,11 @@ def parse_ebur128(stderr: str) -> Loudness:
                     values["Peak"] if integrated is not None else None)  # fmt: skip
 
 
-def _run(args: Sequence[str], what: str) -> str:
-    """Run ffmpeg at info level (the filters' reports are on stderr) and return stderr."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise MediaError(f"ffmpeg failed while {what} (exit {proc.returncode}): {proc.stderr[-1200:].strip()}")
-    return proc.stderr
-
-
 def measure(path: Path, *, seconds: float | None = None) -> Loudness:
     """EBU R128 loudness and true peak of `path`'s first audio track (its first `seconds`), one cheap decode."""
     limit = ["-t", f"{seconds:.3f}"] if seconds is not None else []
-    stderr = _run([*limit, "-i", str(path), "-map", "0:a:0", "-af", _EBUR128, "-f", "null", "-"],
-                  f"measuring the loudness of {path.name}")  # fmt: skip
+    stderr = run_ffmpeg([*limit, "-i", str(path), "-map", "0:a:0", "-af", _EBUR128, "-f", "null", "-"],
+                        what=f"measuring the loudness of {path.name}", loglevel="info")  # fmt: skip
     return parse_ebur128(stderr)
 
 
@@ -307,8 +296,8 @@ def normalise_filter(mix: Path, measured: Loudness, target_lufs: float) -> str:
     gain = linear_gain(measured, target_lufs)
     if gain is not None:
         return f"volume={gain:.2f}dB"
-    stderr = _run(["-i", str(mix), "-af", f"{_loudnorm(target_lufs)}:print_format=json", "-f", "null", "-"],
-                  "measuring loudness (loudnorm, first pass)")  # fmt: skip
+    stderr = run_ffmpeg(["-i", str(mix), "-af", f"{_loudnorm(target_lufs)}:print_format=json", "-f", "null", "-"],
+                        what="measuring loudness (loudnorm, first pass)", loglevel="info")  # fmt: skip
     first = json.loads(stderr[stderr.rfind("{") : stderr.rfind("}") + 1])
     return (f"{_loudnorm(target_lufs)}:measured_I={first['input_i']}:measured_TP={first['input_tp']}"
             f":measured_LRA={first['input_lra']}:measured_thresh={first['input_thresh']}"
@@ -318,8 +307,9 @@ def normalise_filter(mix: Path, measured: Loudness, target_lufs: float) -> str:
 def encode_normalised(mix: Path, measured: Loudness, plan: AudioPlan, output: Path) -> Loudness:
     """Second pass: normalise `mix` (measured as `measured`) to the target into AAC; the result, measured."""
     chain = f"[0:a]{normalise_filter(mix, measured, plan.target_lufs)},asplit=2[out][m];[m]{_EBUR128}[x]"
-    stderr = _run(["-y", "-i", str(mix), "-filter_complex", chain, "-map", "[out]", "-c:a", "aac", "-b:a", AAC_BITRATE,
-                   "-f", "mp4", str(output), "-map", "[x]", "-f", "null", "-"], "normalising loudness")  # fmt: skip
+    stderr = run_ffmpeg(["-y", "-i", str(mix), "-filter_complex", chain, "-map", "[out]", "-c:a", "aac", "-b:a",
+                         AAC_BITRATE, "-f", "mp4", str(output), "-map", "[x]", "-f", "null", "-"],
+                        what="normalising loudness", loglevel="info")  # fmt: skip
     return parse_ebur128(stderr)
 
 
@@ -329,25 +319,11 @@ def mux_command(video: Path, audio: Path, output: Path) -> list[str]:
             "-movflags", "+faststart", "-f", "mp4", str(output)]  # fmt: skip
 
 
-def audio_seconds(path: Path) -> float:
-    """How long the first audio track of `path` lasts (its packets, copied to nowhere).
-
-    Raises:
-        MediaError: `path` has no audio track.
-    """
-    stderr = _run(["-i", str(path), "-map", "0:a:0", "-c", "copy", "-f", "null", "-"], f"reading {path.name}'s audio")
-    stamps = _TIME.findall(stderr)
-    if not stamps:
-        raise MediaError(f"{path.name} has no audio track")
-    hours, minutes, seconds = stamps[-1]
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-
-
 def speech_spans(voice: Path, *, duration_s: float, noise_db: float = -45.0, min_silence_s: float = 0.12
                  ) -> list[tuple[float, float]]:  # fmt: skip
     """Where the voice stem is not silent: the complement of `silencedetect`'s silences, in seconds."""
-    stderr = _run(["-i", str(voice), "-af", f"silencedetect=n={noise_db:g}dB:d={min_silence_s:g}", "-f", "null", "-"],
-                  "finding speech")  # fmt: skip
+    stderr = run_ffmpeg(["-i", str(voice), "-af", f"silencedetect=n={noise_db:g}dB:d={min_silence_s:g}", "-f", "null",
+                         "-"], what="finding speech", loglevel="info")  # fmt: skip
     starts = [float(s) for s in _SILENCE_START.findall(stderr)]
     ends = [float(e) for e in _SILENCE_END.findall(stderr)]
     spans, cursor = [], 0.0
@@ -400,14 +376,15 @@ def add_sound_track(video: Path, plan: AudioPlan, *, output: Path, check: bool =
     """
     with tempfile.TemporaryDirectory(prefix="edusdk-audio-") as work:
         voice, mix, aac = Path(work) / "voice.wav", Path(work) / "mix.wav", Path(work) / "audio.m4a"
-        measured = parse_ebur128(_run(voice_command(plan, voice=voice), "laying out the narration"))
+        laid_out = run_ffmpeg(voice_command(plan, voice=voice), what="laying out the narration", loglevel="info")
+        measured = parse_ebur128(laid_out)
         if plan.music is not None:
             voice_i = measured.integrated
             music_i = measure(plan.music, seconds=plan.total_samples / SAMPLE_RATE).integrated
             voice_gain = plan.target_lufs - voice_i if voice_i is not None else 0.0
             music_gain = plan.target_lufs + plan.music_db - music_i if music_i is not None else 0.0
             command = mix_command(plan, voice=voice, mix=mix, voice_gain_db=voice_gain, music_gain_db=music_gain)
-            measured = parse_ebur128(_run(command, "mixing the music under the narration"))
+            measured = parse_ebur128(run_ffmpeg(command, what="mixing the music under the narration", loglevel="info"))
         result = encode_normalised(mix if plan.music is not None else voice, measured, plan, aac)
         loudness, peak = result.integrated, result.true_peak
         run_ffmpeg(mux_command(video, aac, output), what="adding the sound track")

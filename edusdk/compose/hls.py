@@ -258,11 +258,11 @@ def _audio_in(source: Path) -> str | None:
 
 def decoded_frames(playlist: Path) -> int:
     """How many video frames decoding `playlist` (through ffmpeg's HLS demuxer) yields."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(playlist), "-map", "0:v:0", "-f", "null", "-"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    frames = _FRAME.findall(proc.stderr)
-    if proc.returncode != 0 or not frames:
-        raise MediaError(f"ffmpeg cannot decode the HLS playlist {playlist}: {proc.stderr[-_STDERR_TAIL:].strip()}")
+    log = run_ffmpeg(["-i", str(playlist), "-map", "0:v:0", "-f", "null", "-"],
+                     what=f"decoding the HLS playlist {playlist}", loglevel="info")  # fmt: skip
+    frames = _FRAME.findall(log)
+    if not frames:
+        raise MediaError(f"ffmpeg decoded no frames from the HLS playlist {playlist}: {log[-_STDERR_TAIL:].strip()}")
     return int(frames[-1])
 
 

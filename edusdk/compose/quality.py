@@ -34,7 +34,6 @@ Example:
 from __future__ import annotations
 
 import re
-import subprocess
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,8 +41,8 @@ from pathlib import Path
 
 import ffmpeg
 
-from edusdk._errors import BadInputError, MediaError
-from edusdk._media import ffmpeg_exe, run_ffmpeg
+from edusdk._errors import BadInputError
+from edusdk._media import run_ffmpeg
 from edusdk.models.engine import Clip
 from edusdk.models.lesson import TimelineEntry
 from edusdk.models.script import Script
@@ -168,14 +167,11 @@ def check_quality(video: Path, *, duration_s: float, thresholds: QualityThreshol
     chain = quality_filters(thresholds)
     if not chain:
         return QualityReport(thresholds)
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-i", str(video), "-map", "0:v:0",
-           "-vf", chain, "-an", "-sn", "-f", "null", "-"]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise MediaError(f"ffmpeg failed while checking {video.name} (exit {proc.returncode}): {proc.stderr[-800:]}")
+    log = run_ffmpeg(["-i", str(video), "-map", "0:v:0", "-vf", chain, "-an", "-sn", "-f", "null", "-"],
+                     what=f"checking {video.name}", loglevel="info")  # fmt: skip
     findings = [
         f
-        for f in parse_findings(proc.stderr, duration_s=duration_s)
+        for f in parse_findings(log, duration_s=duration_s)
         if f.duration_s + 1e-6 >= (thresholds.black_s if f.kind == "black" else thresholds.freeze_s)
     ]
     return QualityReport(thresholds, findings)

@@ -8,13 +8,12 @@ the middle of its outgoing one; `needed_duration` says how long a shot must be f
 from __future__ import annotations
 
 import os
-import subprocess
 import wave
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from edusdk._errors import MediaError
-from edusdk._media import ffmpeg_exe
+from edusdk._media import audio_seconds
 
 LEAD_S = 0.25  # silence between a shot's start and its narration
 TAIL_S = 0.35  # silence between the narration's end and the shot's end
@@ -51,7 +50,7 @@ def default_cache_dir() -> Path:
 
 
 def audio_duration(path: Path) -> float:
-    """Seconds of audio in `path`: read from the header of a PCM WAV, else decoded by ffmpeg.
+    """Seconds of audio in `path`: read from the header of a PCM WAV, else measured by ffmpeg (`audio_seconds`).
 
     Raises:
         MediaError: the file holds no readable audio.
@@ -65,18 +64,7 @@ def audio_duration(path: Path) -> float:
         pass  # not a PCM WAV: let ffmpeg decode it
     except OSError as exc:
         raise MediaError(f"cannot read audio file {path}: {exc}") from None
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a:0", "-f", "null", "-"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    times = [part.split()[0] for part in proc.stderr.split("time=")[1:]]
-    seconds = [_clock(t) for t in times if t[:1].isdigit()]
-    if proc.returncode != 0 or not seconds or seconds[-1] <= 0:
-        raise MediaError(f"{path} holds no readable audio: {proc.stderr[-600:].strip()}")
-    return seconds[-1]
-
-
-def _clock(stamp: str) -> float:
-    hours, minutes, seconds = stamp.split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return audio_seconds(path)
 
 
 def needed_duration(narration_s: float, t_in_s: float, t_out_s: float) -> float:
