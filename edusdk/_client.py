@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,7 +16,7 @@ from edusdk.models.outline import AspectRatio, Outline
 from edusdk.models.script import Script, Transition
 from edusdk.moderation import Policy
 from edusdk.moderation.resource import ModerationResource
-from edusdk.narration import Narrator, get_narrator
+from edusdk.narration import Narrator, default_narrator, get_narrator
 from edusdk.script import expand, variants
 
 if TYPE_CHECKING:
@@ -62,7 +61,7 @@ class EduClient:
     ) -> None:
         """`narrator` speaks the lessons' narration: "auto" (the default, or `$EDUSDK_NARRATOR`) uses the
         offline Piper voice when the `narration` extra is installed; "none" renders silent lessons."""
-        self._narrator_spec: str | Path | Narrator = narrator or os.environ.get("EDUSDK_NARRATOR") or "auto"
+        self._narrator_spec: str | Path | Narrator = narrator or default_narrator()
         self._narrators: dict[str, Narrator | None] = {}
         self._engine_spec = engine
         self._engine_options = engine_options or {}

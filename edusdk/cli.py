@@ -30,7 +30,7 @@ from edusdk.cli_moderation import moderation as moderation_group
 from edusdk.models.lesson import Lesson
 from edusdk.models.outline import Outline
 from edusdk.models.script import Script
-from edusdk.narration import FilesNarrator, Narrator, get_narrator
+from edusdk.narration import FilesNarrator, Narrator, default_narrator, get_narrator
 
 ASPECTS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9")
 
@@ -221,13 +221,17 @@ def _written_files(lesson: Lesson) -> list[str]:
 
 
 def _narrator(name: str | None, folder: str | None) -> str | Narrator | None:
-    """--narrator and --narration-dir as one narrator (None: the client's default, i.e. $EDUSDK_NARRATOR or auto)."""
+    """--narrator and --narration-dir as one narrator (None: the client's default, i.e. $EDUSDK_NARRATOR or auto).
+
+    A name alone is checked here and resolved by the client, so "none" stays silent and "auto" keeps its
+    language rule; with a folder, the named (or default) narrator speaks the shots without a recording.
+    """
     try:
-        speaker = get_narrator(name) if name is not None else None
         if folder is None:
-            return speaker if name is not None else None
-        fallback = speaker if name is not None else get_narrator(os.environ.get("EDUSDK_NARRATOR") or "auto")
-        return FilesNarrator.from_dir(folder, fallback=fallback)
+            if name is not None:
+                get_narrator(name)  # a bad name fails here, naming the flag
+            return name
+        return FilesNarrator.from_dir(folder, fallback=get_narrator(name or default_narrator()))
     except BadInputError as exc:
         flag = "--narration-dir" if folder is not None and "narration" in str(exc) else "--narrator"
         raise click.BadParameter(str(exc), param_hint=flag) from None

@@ -281,6 +281,30 @@ def test_render_with_narration_fits_shots_and_puts_captions_on_the_speech(tmp_pa
     assert end > start
 
 
+def test_cli_narrator_none_renders_silently_whatever_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDUSDK_NARRATOR", "piper")  # would speak (or fail without the extra) if it were used
+    monkeypatch.setenv("EDUSDK_DB", str(tmp_path / "edusdk.db"))
+    outline = Path(__file__).resolve().parents[1] / "examples" / "outlines" / "photosynthesis.yaml"
+    args = [
+        "render",
+        str(outline),
+        "-o",
+        str(tmp_path / "l.mp4"),
+        "--size",
+        "96x54",
+        "--fps",
+        "12",
+        "--narrator",
+        "none",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert probe(tmp_path / "l.mp4").audio_tracks == 0
+    assert "audio" not in json.loads((tmp_path / "l.json").read_text())["compose"]
+
+
 def test_cli_render_narration_flags_are_checked(tmp_path: Path) -> None:
     outline = Path(__file__).resolve().parents[1] / "examples" / "outlines" / "photosynthesis.yaml"
     runner = CliRunner()

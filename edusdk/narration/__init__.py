@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from edusdk._errors import BadInputError
@@ -33,12 +34,18 @@ __all__ = [
     "Narrator",
     "PiperNarrator",
     "audio_duration",
+    "default_narrator",
     "fit_to_narration",
     "get_narrator",
     "narrate_script",
     "needed_duration",
     "piper_available",
 ]
+
+
+def default_narrator() -> str:
+    """The narrator name used when none is given: `$EDUSDK_NARRATOR`, else "auto"."""
+    return os.environ.get("EDUSDK_NARRATOR") or "auto"
 
 
 def get_narrator(spec: str | Path | Narrator | None) -> Narrator | None:
