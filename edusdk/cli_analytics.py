@@ -39,10 +39,16 @@ def _out(ctx: click.Context, as_json: bool) -> Output:
 @click.command("ingest")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="processes sharing the file [default: 2 for files of 64 MiB or more, else 1]",
+)
 @_db_option
 @json_option
 @click.pass_context
-def ingest(ctx: click.Context, file: str, batch_size: int, db: str | None, as_json: bool) -> None:
+def ingest(ctx: click.Context, file: str, batch_size: int, workers: int | None, db: str | None, as_json: bool) -> None:
     """Store a JSON-lines file of compact events and/or xAPI statements (streamed, constant memory).
 
     \b
@@ -51,7 +57,7 @@ def ingest(ctx: click.Context, file: str, batch_size: int, db: str | None, as_js
     """
     out = _out(ctx, as_json)
     with _open(db) as analytics:
-        result = analytics.ingest_file(file, batch_size=batch_size)
+        result = analytics.ingest_file(file, batch_size=batch_size, workers=workers)
 
     def human() -> None:
         out.console.print(f"stored {result.stored}, duplicates {result.duplicates}, rejected {result.rejected}")

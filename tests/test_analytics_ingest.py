@@ -227,3 +227,39 @@ def test_killing_a_writer_mid_batch_loses_no_acknowledged_event(tmp_path: Path) 
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         assert store.record(watch("after", "x", 0, 1)).stored == 2  # the lock was released by the kill
+
+
+def test_a_file_split_between_worker_processes_gives_what_one_process_gives(tmp_path: Path) -> None:
+    sid = str(uuid.uuid4())
+    lines = []
+    for i in range(40):  # sessions spread over the whole file, so every part holds some of each kind
+        lines += [json.dumps(e) for e in watch(f"s{i % 7}", f"s{i % 7}-a{i % 5}", i, i + 3, at=i * 10)]
+        if i % 9 == 4:
+            lines += ["{broken", ""]
+        if i % 13 == 6:  # one id, three bodies: one is stored, the others are conflicts
+            lines.append(json.dumps({**event("play", "x", "x1", 1.0, i), "id": sid, "video_time": float(i)}))
+    lines.append(lines[0])  # a resend of the first event, in the last part
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines))  # no newline at the end
+    results, tables = [], []
+    for workers in (1, 3):
+        with Analytics(str(tmp_path / f"w{workers}.db"), config=CONFIG) as store:
+            results.append(store.ingest_file(path, batch_size=7, workers=workers).as_json())
+            with store.engine.connect() as conn:
+                events = "SELECT statement_id, lesson_id, session_id, verb, video_time, timestamp FROM analytics_events"
+                sessions = "SELECT lesson_id, session_id, student, done, reach, plays, watch FROM analytics_sessions"
+                tables.append([sorted(map(tuple, conn.execute(text(sql)))) for sql in (events, sessions)])
+    one, three = results
+    assert (
+        (one["stored"], one["duplicates"], one["rejected"]) == (three["stored"], three["duplicates"], 6) == (81, 1, 6)
+    )
+    broken = [f"events.jsonl:{i + 1}" for i, line in enumerate(lines) if line == "{broken"]
+    bodies = [f"events.jsonl:{i + 1}" for i, line in enumerate(lines) if sid in line]
+    for result in results:  # errors in file order; which body of the clashing id is kept depends on commit order
+        wheres = [e["where"] for e in result["errors"]]
+        assert wheres == sorted(wheres, key=lambda w: int(w.rsplit(":", 1)[1]))
+        assert set(broken) < set(wheres) and len(set(wheres) & set(bodies)) == 2
+    assert results[0]["errors"][2]["where"] == bodies[1]  # one process: the first body is kept
+    for table_one, table_three in zip(*tables, strict=True):
+        assert [r for r in table_one if "x1" not in r] == [r for r in table_three if "x1" not in r]  # x1: the clash
+    assert len(tables[1][0]) == len(tables[0][0]) == 81

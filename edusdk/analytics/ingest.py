@@ -1,55 +1,82 @@
-"""Event ingestion: batches of normalised rows (50,000 per transaction) written with one `executemany` on SQLite,
-through COPY on PostgreSQL (never the ORM), idempotent by statement id, every rejected event kept with its reason.
+"""Event ingestion: batches of normalised rows (50,000 per transaction), never through the ORM, idempotent by
+statement id, every rejected event kept with its reason.
 
-Measured and left out (with benchmarks/bench_analytics.py on a 2-core machine): a writer thread
-(sqlite3 takes the GIL back after every row's step, so it overlapped nothing and ran slower) and normalising in
-a worker process (pickling the events there and the rows back cost the parent most of what it saved).
+Each batch is staged in a per-connection temporary table (SQLite: `executemany`, in a transaction that writes only
+the temporary database, so it takes no lock on the store; PostgreSQL: COPY), then one write transaction runs SQL
+only: `INSERT … SELECT` of the staged rows in statement-key order and the sessions' totals (`session_totals_sql`,
+merged into `analytics_sessions`). A large JSON-lines file is split between worker processes
+(`python -m edusdk.analytics.ingest_worker`, up to `MAX_WORKERS`): each parses, checks and stages its part while
+another holds the write transaction, and a file lock beside the database hands that over at once.
 
-Duplicates are found through the 64-bit `statement_key` (unique index; each batch is inserted in key order).
-Two different ids with the same key (a 2^-64 chance per pair) are never silently merged: the later one is
-rejected with a reason naming both ids.
+Measured and left out (with benchmarks/bench_analytics.py on a 2-core machine): a writer thread (sqlite3 binds
+every row holding the GIL, so it overlapped little), normalising in a worker process fed by pickles (pickling the
+events there and the rows back cost the parent most of what it saved), and `INSERT … SELECT FROM json_each(?)`
+(SQLite's JSON extraction costs more per row than binding).
 
-SQLite batches run under `BEGIN IMMEDIATE` (the write lock is taken before the duplicate check, so the check and
-the insert are one atomic step and a reader never has to upgrade its lock) and are retried when another process
-holds the lock past the busy timeout: "database is locked" never reaches the caller. A batch is acknowledged
-(counted in the result) only after its COMMIT returned.
+Duplicates are found through the 64-bit `statement_key` (unique index). Two different ids with the same key (a
+2^-64 chance per pair) are never silently merged: the later one is rejected with a reason naming both ids. One id
+sent with different bodies in one file: one process keeps the first and rejects the others; with workers, the one
+committed first is kept.
+
+SQLite write transactions run under `BEGIN IMMEDIATE` (the write lock is taken before the duplicate check, so the
+check and the insert are one atomic step and a reader never has to upgrade its lock) and are retried when another
+process holds the lock past the busy timeout: "database is locked" never reaches the caller. A batch is
+acknowledged (counted in the result) only after its COMMIT returned.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import itertools
 import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
+from subprocess import PIPE
 from typing import Any, Literal
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
-from edusdk._errors import BadInputError
+from edusdk._errors import BadInputError, EduSDKError
 from edusdk.analytics.config import AnalyticsConfig
 from edusdk.analytics.events import Event, EventError, EventRow, normalize
+from edusdk.analytics.tables import SESSION_COLUMNS, session_totals_sql
 
 # Rows per transaction: the random statement- and student-key indexes rewrite about the same pages whatever the
 # batch size, so larger batches amortise them (10k → 50k: about 1.5× the raw insert rate at 1 M rows).
 BATCH_SIZE = 50_000
+PARALLEL_MIN_BYTES = 64 << 20  # below this a file is ingested in-process: starting workers costs about a second
+MAX_WORKERS = 2
 MAX_ERRORS_REPORTED = 100  # counts stay exact; the list of reasons is capped so memory stays constant
-_CHECK_CHUNK = 500
 _LOCK_RETRIES = 50
 COLUMNS = EventRow._fields
 Outcome = Literal["stored", "duplicate", "conflict"]
 _BY_KEY = attrgetter("statement_key")
-_PG_STAGE_TABLE = "edusdk_events_stage"
-_PG_STAGE = (
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_PG_STAGE_TABLE} ON COMMIT DROP AS "
-    f"SELECT {', '.join(COLUMNS)} FROM analytics_events WITH NO DATA"
-)
-_PG_COPY = f"COPY {_PG_STAGE_TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
-_PG_MOVE = (
-    f"INSERT INTO analytics_events ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM {_PG_STAGE_TABLE} "
-    "ORDER BY statement_key ON CONFLICT (statement_key) DO NOTHING"
+_COLUMN_LIST = ", ".join(COLUMNS)
+# The batch is staged in a per-connection temporary table first, so the write transaction runs only SQL over it
+# (no per-row Python): on SQLite the staging happens before the write lock is taken, so writers in other
+# processes stage their batches while this one holds the lock.
+_STAGE = {"sqlite": "temp.edusdk_events_stage", "postgresql": "edusdk_events_stage"}
+_STAGE_CREATE = {
+    "sqlite": f"CREATE TABLE IF NOT EXISTS {_STAGE['sqlite']} AS SELECT {_COLUMN_LIST} FROM analytics_events WHERE 0",
+    "postgresql": f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE['postgresql']} ON COMMIT DROP AS "
+    f"SELECT {_COLUMN_LIST} FROM analytics_events WITH NO DATA",
+}
+_SESSION_MERGE = (
+    "done = CASE WHEN excluded.done > s.done THEN excluded.done ELSE s.done END, "
+    "reach = CASE WHEN s.reach IS NULL OR excluded.reach > s.reach THEN excluded.reach ELSE s.reach END, "
+    "plays = s.plays + excluded.plays, watch = s.watch + excluded.watch, "
+    "first_ts = CASE WHEN excluded.first_ts < s.first_ts THEN excluded.first_ts ELSE s.first_ts END"
 )
 
 
@@ -123,28 +150,39 @@ class Ingestor:
         {'stored': 1, 'duplicates': 0, 'rejected': 0, 'errors': []}
     """
 
-    def __init__(self, engine: Engine, config: AnalyticsConfig) -> None:
+    def __init__(self, engine: Engine, config: AnalyticsConfig, *, write_lock: Any = None) -> None:
+        """`write_lock` (optional, e.g. a multiprocessing lock) is held around each SQLite write transaction:
+        writers sharing one hand the database over at once instead of polling for SQLite's lock."""
         self.engine = engine
         self.config = config
+        self._write_lock = write_lock
         self._sqlite = engine.dialect.name == "sqlite"
+        dialect = "sqlite" if self._sqlite else "postgresql"
         mark = "?" if self._sqlite else "%s"
-        self._insert = (
-            f"INSERT INTO analytics_events ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))}) "
+        stage = self._stage_table = _STAGE[dialect]
+        self._stage_create = _STAGE_CREATE[dialect]
+        self._stage_insert = f"INSERT INTO {stage} ({_COLUMN_LIST}) VALUES ({', '.join([mark] * len(COLUMNS))})"
+        # The stage holds the batch in statement-key order: B-tree inserts in key order touch each page once.
+        self._move = (
+            f"INSERT INTO analytics_events ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM {stage} WHERE true "
             "ON CONFLICT (statement_key) DO NOTHING"
+        )
+        self._stored = (
+            f"SELECT e.statement_key, e.statement_id, e.body_hash FROM {stage} b "
+            "JOIN analytics_events e ON e.statement_key = b.statement_key"
+        )
+        self._unstage_stored = (
+            f"DELETE FROM {stage} WHERE statement_key IN (SELECT e.statement_key FROM {stage} b "
+            "JOIN analytics_events e ON e.statement_key = b.statement_key)"
+        )
+        self._sessions = (
+            f"INSERT INTO analytics_sessions AS s ({SESSION_COLUMNS}) {session_totals_sql(stage)} "
+            f"ON CONFLICT (lesson_id, session_id) DO UPDATE SET {_SESSION_MERGE}"
         )
         self._reject = (
             "INSERT INTO analytics_rejected (received_at, source, reason, statement_id, student, payload) "
             f"VALUES ({', '.join([mark] * 6)})"
         )
-        self._mark = mark
-        self._sessions = (
-            "INSERT INTO analytics_sessions (lesson_id, session_id, student, done, reach, plays, watch, first_ts) "
-            f"VALUES ({', '.join([mark] * 8)}) ON CONFLICT (lesson_id, session_id) DO UPDATE SET "
-            "done = CASE WHEN excluded.done > s.done THEN excluded.done ELSE s.done END, "
-            "reach = CASE WHEN s.reach IS NULL OR excluded.reach > s.reach THEN excluded.reach ELSE s.reach END, "
-            "plays = s.plays + excluded.plays, watch = s.watch + excluded.watch, "
-            "first_ts = CASE WHEN excluded.first_ts < s.first_ts THEN excluded.first_ts ELSE s.first_ts END"
-        ).replace("INSERT INTO analytics_sessions ", "INSERT INTO analytics_sessions AS s ")
 
     def record(self, events: Iterable[Any], *, source: str = "sdk", batch_size: int = BATCH_SIZE) -> IngestResult:
         """Store `events` (Event objects, compact dicts or xAPI statements, mixed), `batch_size` per transaction."""
@@ -152,31 +190,43 @@ class Ingestor:
         self._consume(((f"{source}[{i}]", obj) for i, obj in enumerate(events)), result, batch_size)
         return result
 
-    def ingest_file(self, path: str | Path, *, batch_size: int = BATCH_SIZE) -> IngestResult:
-        """Stream a JSON-lines file (one event, statement, or array of statements per line) in constant memory."""
+    def ingest_file(
+        self, path: str | Path, *, batch_size: int = BATCH_SIZE, workers: int | None = None
+    ) -> IngestResult:
+        """Stream a JSON-lines file (one event, statement, or array of statements per line) in constant memory.
+
+        On a SQLite file, `workers` processes (default: up to 2 on a file of `PARALLEL_MIN_BYTES` or more, else 1)
+        each take one part of the file (split at line starts) and parse, check and stage their events side by
+        side, taking turns at the write transactions; the result is the same as one worker's, errors in file
+        order. PostgreSQL ingests in this process.
+
+        Example:
+            >>> Ingestor(engine, config).ingest_file("events.jsonl").as_json()
+            {'stored': 1000000, 'duplicates': 0, 'rejected': 0, 'errors': []}
+        """
         file = Path(path)
         if not file.is_file():
             raise BadInputError(f"{file}: no such file")
-        result = IngestResult()
+        if workers is not None and workers < 1:
+            raise BadInputError(f"workers must be at least 1, got {workers}")
+        size = file.stat().st_size
+        parts = _split_lines(file, self._workers_for(size) if workers is None else workers)
+        if len(parts) == 1 or not self._url_for_workers():
+            result = IngestResult()
+            self._consume(_file_items(file, 0, size, 1), result, batch_size)
+            return result
+        return _run_workers(self._url_for_workers(), self.config, file, parts, batch_size)
 
-        def items() -> Iterator[tuple[str, Any]]:
-            with file.open(encoding="utf-8", errors="replace") as handle:
-                for number, line in enumerate(handle, 1):
-                    if not line.strip():
-                        continue
-                    where = f"{file.name}:{number}"
-                    try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        yield where, _Bad(f"invalid JSON: {exc.msg} (column {exc.colno})", unparseable(line))
-                        continue
-                    if isinstance(obj, list):
-                        yield from ((f"{where}[{i}]", item) for i, item in enumerate(obj))
-                    else:
-                        yield where, obj
+    def _workers_for(self, size: int) -> int:
+        return min(MAX_WORKERS, os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
 
-        self._consume(items(), result, batch_size)
-        return result
+    def _url_for_workers(self) -> str:
+        """The SQLite file other processes can open as a URL; "" for an in-memory database, which they cannot, and
+        for PostgreSQL (an engine's connect arguments, e.g. a search_path, are not in its URL; COPY is fast)."""
+        url = self.engine.url
+        if not self._sqlite or url.database in (None, "", ":memory:"):
+            return ""
+        return url.render_as_string(hide_password=False)
 
     def _consume(self, items: Iterable[tuple[str, Any]], result: IngestResult, batch_size: int) -> None:
         rows: list[EventRow] = []
@@ -197,15 +247,16 @@ class Ingestor:
     def _flush(self, batch: _Batch, result: IngestResult) -> None:
         """Write one batch and count it into `result` (only after its COMMIT returned: acknowledged)."""
         outcomes, reasons = self._write(batch.rows, batch.rejections)
-        for rejection in batch.rejections:
-            result.add_error(rejection.source, rejection.reason, rejection.statement_id)
+        errors = [(r.source, r.reason, r.statement_id) for r in batch.rejections]
         for index, (row, where, outcome) in enumerate(zip(batch.rows, batch.places, outcomes, strict=True)):
             if outcome == "stored":
                 result.stored += 1
             elif outcome == "duplicate":
                 result.duplicates += 1
             else:
-                result.add_error(where, reasons[index], row.statement_id)
+                errors.append((where, reasons[index], row.statement_id))
+        for where, reason, statement_id in sorted(errors, key=_input_order) if len(errors) > 1 else errors:
+            result.add_error(where, reason, statement_id)
 
     def write(self, rows: list[EventRow], rejections: list[Rejection] = ()) -> list[Outcome]:  # type: ignore[assignment]
         """Store `rows` and `rejections` in one transaction; the outcome of each row, in order.
@@ -243,27 +294,31 @@ class Ingestor:
                 else:
                     outcomes[index] = "conflict"
                     reasons[index] = conflict_reason(row, known.statement_id)
-        fresh = sorted(fresh, key=_BY_KEY)  # B-tree inserts in key order touch each index page once per batch
+        fresh = sorted(fresh, key=_BY_KEY)
         proxy = self.engine.raw_connection()
         try:
             dbapi: Any = proxy.driver_connection
             cursor = dbapi.cursor()
             if self._sqlite:
-                dbapi.isolation_level = None  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+                dbapi.isolation_level = None  # we issue BEGIN / COMMIT ourselves
+            handover = contextlib.ExitStack()  # the write lock, when given: released after COMMIT or ROLLBACK
             try:
                 if self._sqlite:
+                    self._stage(cursor, fresh)  # before the write lock: only the temporary database is written
+                    handover.enter_context(self._write_lock or contextlib.nullcontext())
                     cursor.execute("BEGIN IMMEDIATE")  # inside the try: a lock timeout here still restores the mode
+                else:
+                    self._stage(cursor, fresh)
                 stored: dict[int, tuple[str, str]] = {}
-                inserts = fresh
-                if fresh and self._insert_rows(cursor, fresh) != len(fresh):
-                    # Some ids were already stored (rare): undo, then check which first and insert the rest.
-                    self._restart(dbapi, cursor)
-                    stored = self._existing(cursor, [row.statement_key for row in fresh])
-                    inserts = [row for row in fresh if row.statement_key not in stored]
-                    if inserts:
-                        self._insert_rows(cursor, inserts)
-                if inserts:
-                    cursor.executemany(self._sessions, session_totals(inserts))
+                if fresh and self._move_staged(cursor) != len(fresh):
+                    # Some ids were already stored (rare): undo, then find them and store only the others.
+                    self._restart(dbapi, cursor, fresh)
+                    cursor.execute(self._stored)
+                    stored = {key: (sid, digest) for key, sid, digest in cursor.fetchall()}
+                    cursor.execute(self._unstage_stored)
+                    self._move_staged(cursor)
+                if len(stored) < len(fresh):
+                    cursor.execute(self._sessions)  # the session totals of exactly the rows stored now
                 now = time.time()
                 conflicts = []
                 for index, row in enumerate(rows) if stored or reasons else ():
@@ -293,6 +348,7 @@ class Ingestor:
                     dbapi.rollback()
                 raise
             finally:
+                handover.close()
                 cursor.close()
                 if self._sqlite:
                     dbapi.isolation_level = ""
@@ -300,67 +356,190 @@ class Ingestor:
             proxy.close()
         return outcomes, reasons
 
-    def _insert_rows(self, cursor: Any, rows: list[EventRow]) -> int:
-        """Insert `rows` (those whose statement key is new); the number inserted. PostgreSQL takes them through
-        COPY into a per-transaction temporary table, then one INSERT … SELECT (several times executemany's rate)."""
+    def _stage(self, cursor: Any, rows: list[EventRow]) -> None:
+        """Put `rows` (in key order) into this connection's temporary stage table, emptied first. SQLite: in a
+        transaction of its own that writes only the temporary database (no lock on the store); PostgreSQL: in the
+        write transaction, through COPY (several times executemany's rate)."""
+        cursor.execute(self._stage_create)
         if self._sqlite:
-            cursor.executemany(self._insert, rows)
-            return int(cursor.rowcount)
-        cursor.execute(_PG_STAGE)
-        with cursor.copy(_PG_COPY) as copy:
+            cursor.execute("BEGIN")
+            try:
+                cursor.execute(f"DELETE FROM {self._stage_table}")
+                cursor.executemany(self._stage_insert, rows)
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            return
+        cursor.execute(f"TRUNCATE {self._stage_table}")
+        with cursor.copy(f"COPY {self._stage_table} ({_COLUMN_LIST}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(_PG_MOVE)
-        inserted = int(cursor.rowcount)
-        cursor.execute(f"TRUNCATE {_PG_STAGE_TABLE}")
-        return inserted
 
-    def _restart(self, dbapi: Any, cursor: Any) -> None:
+    def _move_staged(self, cursor: Any) -> int:
+        """Insert the staged rows whose statement key is new; the number inserted."""
+        cursor.execute(self._move)
+        return int(cursor.rowcount)
+
+    def _restart(self, dbapi: Any, cursor: Any, rows: list[EventRow]) -> None:
+        """Roll the write transaction back and begin another with the same rows staged."""
         if self._sqlite:
-            cursor.execute("ROLLBACK")
+            cursor.execute("ROLLBACK")  # the stage was committed before: it still holds the rows
             cursor.execute("BEGIN IMMEDIATE")
         else:
-            dbapi.rollback()
-
-    def _existing(self, cursor: Any, keys: list[int]) -> dict[int, tuple[str, str]]:
-        found: dict[int, tuple[str, str]] = {}
-        for start in range(0, len(keys), _CHECK_CHUNK):
-            chunk = keys[start : start + _CHECK_CHUNK]
-            marks = ", ".join([self._mark] * len(chunk))
-            cursor.execute(
-                f"SELECT statement_key, statement_id, body_hash FROM analytics_events WHERE statement_key IN ({marks})",
-                chunk,
-            )
-            found.update((key, (sid, digest)) for key, sid, digest in cursor.fetchall())
-        return found
+            dbapi.rollback()  # the stage table is dropped with the transaction
+            self._stage(cursor, rows)
 
 
-_CLOSING = frozenset(("pause", "complete", "terminate", "seek"))
+def _file_items(file: Path, start: int, stop: int, first_line: int) -> Iterator[tuple[str, Any]]:
+    """The events of the lines that start in bytes [start, stop) of `file` (the first is line `first_line`),
+    each with where it is (`name:line`, `name:line[i]` inside an array line); unparseable lines as `_Bad`."""
+    with file.open("rb") as handle:
+        handle.seek(start)
+        position, number = start, first_line - 1
+        for raw in handle:
+            if position >= stop:
+                break
+            position += len(raw)
+            number += 1
+            line = raw.decode("utf-8", errors="replace")
+            if not line.strip():
+                continue
+            where = f"{file.name}:{number}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield where, _Bad(f"invalid JSON: {exc.msg} (column {exc.colno})", unparseable(line))
+                continue
+            if isinstance(obj, list):
+                yield from ((f"{where}[{i}]", item) for i, item in enumerate(obj))
+            else:
+                yield where, obj
 
 
-def session_totals(rows: Iterable[EventRow]) -> list[tuple[Any, ...]]:
-    """Per (lesson, session) of `rows`: the `analytics_sessions` columns (see `SessionSummary`), to merge in."""
-    acc: dict[tuple[str, str], list[Any]] = {}
-    for row in rows:
-        key = (row.lesson_id, row.session_id)
-        a = acc.get(key)
-        if a is None:
-            a = acc[key] = [row.lesson_id, row.session_id, row.student, 0, None, 0, 0.0, row.timestamp]
-        verb = row.verb
-        if verb == "play":
-            a[5] += 1
-            a[6] -= row.video_time or 0.0
-        elif verb in _CLOSING:
-            t = row.time_from if verb == "seek" else row.video_time
-            if t is not None:
-                a[6] += t
-                if a[4] is None or t > a[4]:
-                    a[4] = t
-            if verb == "complete":
-                a[3] = 1
-        if row.timestamp < a[7]:
-            a[7] = row.timestamp
-    return [tuple(a) for a in acc.values()]
+def _split_lines(file: Path, parts: int) -> list[tuple[int, int, int]]:
+    """`file` cut into up to `parts` byte ranges at line starts: (start, stop, number of the first line)."""
+    size = file.stat().st_size
+    if parts <= 1 or size == 0:
+        return [(0, size, 1)]
+    cuts = [0]
+    with file.open("rb") as handle:
+        for k in range(1, parts):
+            handle.seek(max(size * k // parts, cuts[-1]))
+            handle.readline()  # to the start of the next line
+            cuts.append(min(handle.tell(), size))
+    cuts.append(size)
+    bounds = sorted(set(cuts))
+    ranges, line = [], 1
+    with file.open("rb") as handle:
+        for start, stop in itertools.pairwise(bounds):
+            ranges.append((start, stop, line))
+            handle.seek(start)
+            remaining = stop - start
+            while remaining > 0:  # count the lines of this range to number the next one's
+                chunk = handle.read(min(remaining, 1 << 20))
+                remaining -= len(chunk)
+                line += chunk.count(b"\n")
+    return ranges
+
+
+class _FileLock:
+    """An exclusive `flock` on a file beside the database, held around each write transaction by the worker
+    processes of one `ingest_file`, so the write lock passes from one to the next at once (SQLite's own busy
+    handler polls, sleeping up to 100 ms). A no-op where `fcntl` does not exist (SQLite still serialises them)."""
+
+    def __init__(self, path: str) -> None:
+        self._handle = open(path, "a+b")  # noqa: SIM115 (held for the worker's life, closed by close())
+
+    def __enter__(self) -> None:
+        with contextlib.suppress(ImportError):
+            import fcntl
+
+            fcntl.flock(self._handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        with contextlib.suppress(ImportError):
+            import fcntl
+
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _run_workers(url: str, config: AnalyticsConfig, file: Path, parts: list[tuple[int, int, int]],
+                 batch_size: int) -> IngestResult:  # fmt: skip
+    """Ingest each part of `file` in a worker process of its own (`python -m edusdk.analytics.ingest_worker`:
+    a fresh interpreter, so the caller's program is never re-imported or forked); their results merged in order.
+
+    Raises:
+        EduSDKError: a worker failed (what it said on stderr); parts other workers stored stay stored.
+    """
+    database = make_url(url).database or ""
+    jobs = [
+        {"url": url, "config": dataclasses.asdict(config), "path": str(file), "start": start, "stop": stop,
+         "first_line": line, "batch_size": batch_size, "lock": f"{database}.ingest.lock"}
+        for start, stop, line in parts
+    ]  # fmt: skip
+    command = [sys.executable, "-m", "edusdk.analytics.ingest_worker"]
+    with contextlib.ExitStack() as stack:
+        # stderr to files, not pipes: a worker blocked on a full pipe while holding the write lock would stall all
+        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in jobs]
+        procs = [subprocess.Popen(command, stdin=PIPE, stdout=PIPE, stderr=log) for log in logs]
+        try:
+            for proc, job in zip(procs, jobs, strict=True):  # the key goes through a pipe, never the command line
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps(job).encode())
+                proc.stdin.close()
+            outputs = [proc.stdout.read() if proc.stdout else b"" for proc in procs]
+            codes = [proc.wait() for proc in procs]
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        results = []
+        for code, output, log in zip(codes, outputs, logs, strict=True):
+            if code != 0:
+                log.seek(0)
+                tail = log.read().decode(errors="replace").strip().splitlines()[-3:]
+                raise EduSDKError(f"ingesting {file.name}: a worker process failed ({code}): {' | '.join(tail)}")
+            data = json.loads(output)
+            results.append(IngestResult(data["stored"], data["duplicates"], data["rejected"], data["errors"]))
+    return _merge(results)
+
+
+def ingest_part(job: dict[str, Any]) -> IngestResult:
+    """One worker's part of `Ingestor.ingest_file` (see `_run_workers` for `job`); the tables already exist."""
+    from edusdk.analytics.connect import create_store_engine
+
+    engine = create_store_engine(job["url"])
+    lock = _FileLock(job["lock"])
+    try:
+        ingestor = Ingestor(engine, AnalyticsConfig(**job["config"]), write_lock=lock)
+        result = IngestResult()
+        items = _file_items(Path(job["path"]), job["start"], job["stop"], job["first_line"])
+        ingestor._consume(items, result, job["batch_size"])
+        return result
+    finally:
+        lock.close()
+        engine.dispose()
+
+
+def _merge(parts: list[IngestResult]) -> IngestResult:
+    """The results of consecutive parts of one file as one (errors in file order, capped as ever)."""
+    merged = IngestResult()
+    for part in parts:
+        merged.stored += part.stored
+        merged.duplicates += part.duplicates
+        merged.rejected += part.rejected
+        merged.errors += part.errors[: MAX_ERRORS_REPORTED - len(merged.errors)]
+    return merged
+
+
+def _input_order(error: tuple[str, str, str | None]) -> tuple[int, ...]:
+    """Sort key putting errors in input order: the numbers in where they were (`file:12[3]`, `sdk[7]`)."""
+    return tuple(int(n) for n in re.findall(r"\d+", error[0]))
 
 
 @dataclass

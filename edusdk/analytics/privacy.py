@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, text
 
 from edusdk.analytics.config import AnalyticsConfig
 from edusdk.analytics.events import Event, student_key, to_xapi
+from edusdk.analytics.tables import SESSION_COLUMNS, session_totals_sql
 
 log = logging.getLogger("edusdk.analytics")
 _COLUMNS = (
@@ -130,17 +131,7 @@ def purge_older_than(engine: Engine, days: float) -> int:
 def rebuild_sessions(conn: Connection) -> None:
     """Recompute `analytics_sessions` from the events (after deleting events by age)."""
     conn.execute(text("DELETE FROM analytics_sessions"))
-    conn.execute(
-        text(
-            "INSERT INTO analytics_sessions (lesson_id, session_id, student, done, reach, plays, watch, first_ts) "
-            "SELECT lesson_id, session_id, MIN(student), MAX(CASE WHEN verb = 'complete' THEN 1 ELSE 0 END), "
-            "MAX(CASE WHEN verb IN ('pause', 'complete', 'terminate') THEN video_time "
-            "WHEN verb = 'seek' THEN time_from END), SUM(CASE WHEN verb = 'play' THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN verb IN ('pause', 'complete', 'terminate') THEN COALESCE(video_time, 0) "
-            "WHEN verb = 'seek' THEN COALESCE(time_from, 0) WHEN verb = 'play' THEN -COALESCE(video_time, 0) "
-            "ELSE 0 END), MIN(timestamp) FROM analytics_events GROUP BY lesson_id, session_id"
-        )
-    )
+    conn.execute(text(f"INSERT INTO analytics_sessions ({SESSION_COLUMNS}) {session_totals_sql('analytics_events')}"))
 
 
 def deletion_log(engine: Engine) -> list[dict[str, Any]]:

@@ -81,9 +81,12 @@ class Analytics:
         """
         return Ingestor(self.engine, self.config).record(events, batch_size=batch_size)
 
-    def ingest_file(self, path: str | Path, *, batch_size: int = BATCH_SIZE) -> IngestResult:
-        """Stream a JSON-lines file of events or statements into the store (constant memory)."""
-        return Ingestor(self.engine, self.config).ingest_file(path, batch_size=batch_size)
+    def ingest_file(
+        self, path: str | Path, *, batch_size: int = BATCH_SIZE, workers: int | None = None
+    ) -> IngestResult:
+        """Stream a JSON-lines file of events or statements into the store (constant memory); a large file is
+        split between `workers` processes (see `Ingestor.ingest_file`)."""
+        return Ingestor(self.engine, self.config).ingest_file(path, batch_size=batch_size, workers=workers)
 
     # ---- metrics -----------------------------------------------------------------------------------------------
     def _events(self, lesson_id: str) -> LessonEvents:

@@ -146,6 +146,24 @@ class SessionSummary(SQLModel, table=True):
     first_ts: float = Field(sa_type=Double)
 
 
+SESSION_COLUMNS = "lesson_id, session_id, student, done, reach, plays, watch, first_ts"
+
+
+def session_totals_sql(source: str) -> str:
+    """A SELECT of `SessionSummary` rows (columns in `SESSION_COLUMNS` order), one per (lesson, session), summed
+    over the events in table `source`: at ingest over the batch just stored (then merged into the stored rows), and
+    over all events to rebuild the table after a deletion."""
+    closing = "verb IN ('pause', 'complete', 'terminate')"
+    return (
+        "SELECT lesson_id, session_id, MIN(student), MAX(CASE WHEN verb = 'complete' THEN 1 ELSE 0 END), "
+        f"MAX(CASE WHEN {closing} THEN video_time WHEN verb = 'seek' THEN time_from END), "
+        "SUM(CASE WHEN verb = 'play' THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {closing} THEN COALESCE(video_time, 0) WHEN verb = 'seek' THEN COALESCE(time_from, 0) "
+        "WHEN verb = 'play' THEN -COALESCE(video_time, 0) ELSE 0 END), "
+        f"MIN(timestamp) FROM {source} WHERE true GROUP BY lesson_id, session_id"
+    )
+
+
 class RejectedEvent(SQLModel, table=True):
     """An event that could not be stored, with the reason; student ids in `payload` are pseudonymised."""
 
