@@ -6,7 +6,8 @@ Example:
     >>> lesson = client.lessons.render(Outline.from_file("examples/outlines/photosynthesis.yaml"), output="lesson.mp4")
 """
 
-from edusdk._client import AsyncEduClient, EduClient
+from typing import TYPE_CHECKING, Any
+
 from edusdk._errors import (
     BadInputError,
     EduSDKError,
@@ -18,7 +19,6 @@ from edusdk._errors import (
     ScriptTemplateError,
     UnsupportedModeError,
 )
-from edusdk._lessons import RenderProgress
 from edusdk._version import __version__
 from edusdk.models import (
     Camera,
@@ -39,6 +39,26 @@ from edusdk.models import (
     TimelineEntry,
     Transition,
 )
+
+if TYPE_CHECKING:
+    from edusdk._client import AsyncEduClient, EduClient
+    from edusdk._lessons import RenderProgress
+
+# The client (and through it the engines, composer and moderation) is imported on first use, so that a process
+# needing one part of edusdk (an analytics ingest worker, `edusdk --help`) does not pay for all of it.
+_LAZY = {"AsyncEduClient": "edusdk._client", "EduClient": "edusdk._client", "RenderProgress": "edusdk._lessons"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'edusdk' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AsyncEduClient",
