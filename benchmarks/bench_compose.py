@@ -10,7 +10,8 @@ the same encoder settings (x264 veryfast crf 23):
 - edusdk `compose.render(...)`: smart rendering, windows only (target ≥ 4× the full re-encode), timed
   as a first render of these clips (their cached quality analyses dropped before each run);
 - the same smart render again with the clips' quality analyses cached (a re-render after an edit);
-- full and smart with `quality_checks=False`: what composing alone costs (the checks decode every frame);
+- full and smart with `quality_checks=False`: what composing alone costs (the full re-encode runs the
+  checks on every frame it encodes; the smart render screens the copied clips by their keyframes);
 - `ffmpeg -f concat -c copy` of the same clips, no transitions: the floor (ratio reported).
 edusdk's runs are medians of EDUSDK_BENCH_REPEATS (default 1) and are checked to have the same frames.
 Every edusdk render runs its quality checks (black/frozen detection), as `lessons.render` does. The
@@ -178,7 +179,7 @@ def run(print_table: bool = True) -> list[dict[str, Any]]:
              "note": "the clips' quality analyses cached by the render before"},
             {"method": bare_full, "seconds": bare_full_s, "ratio": "", "note": "the composing alone"},
             {"method": bare_smart, "seconds": bare_smart_s, "ratio": f"{bare_full_s / bare_smart_s:.1f}× faster than "
-             "full without checks", "note": "the black/frozen decode of copied frames is the checked path's cost"},
+             "full without checks", "note": "copied frames checked by screening their clips' keyframes"},
             {"method": floor_name, "seconds": floor_s,
              "ratio": f"smart = {smart_s / floor_s:.1f}× the floor", "note": "no transitions"},
         ]  # fmt: skip

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from edusdk._media import ffmpeg_exe
-from edusdk.compose import render
+from edusdk._media import ffmpeg_exe, run_ffmpeg
+from edusdk.compose import ComposeResult, render
 from edusdk.compose.quality import (
     FrameFlags,
     QualityFinding,
     QualityReport,
     QualityThresholds,
+    analyse_clip_details,
     analyse_clips,
     check_quality,
     findings_from_flags,
@@ -188,3 +189,204 @@ def test_a_still_storyboard_card_is_not_frozen_but_a_held_clip_is(flawed_clips: 
     plain = card.model_copy(update={"metadata": {}})
     flagged = render(as_text, [plain, held], output=tmp_path / "flagged.mp4", width=W, height=H, fps=FPS)
     assert flagged.quality is not None and [f.shot_id for f in flagged.quality.findings] == ["s0", "s1"]
+
+
+# ------------------------------------------------------------------------------------- keyframe screening
+
+SW, SH = 320, 180
+
+
+def _encode_screen(path: Path, sources: list[str], *, keyframes: list[str] | None = None,
+                   lossless: bool = False) -> Path:  # fmt: skip
+    """A 320x180 clip from lavfi sources (each with its duration) joined in order; a keyframe every second
+    unless `keyframes` gives other x264 options."""
+    sized = [s.replace(",", f":size={SW}x{SH}:rate={FPS},", 1) if "," in s else f"{s}:size={SW}x{SH}:rate={FPS}"
+             for s in sources]  # fmt: skip
+    inputs = [x for s in sized for x in ("-f", "lavfi", "-i", s)]
+    graph = "".join(f"[{i}:v]" for i in range(len(sources))) + f"concat=n={len(sources)}:v=1:a=0[v]"
+    keys = keyframes if keyframes is not None else ["-force_key_frames", KEYFRAMES, "-sc_threshold", "0"]
+    rate = ["-qp", "0"] if lossless else ["-crf", "23"]
+    _ffmpeg(*inputs, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset", "veryfast", *rate,
+            "-pix_fmt", "yuv420p", *keys, "-flags", "+cgop", "-y", str(path))  # fmt: skip
+    return path
+
+
+def _frames_of(path: Path) -> int:
+    from edusdk.compose.mp4 import read_video_track
+
+    track = read_video_track(path)
+    assert track is not None
+    return track.sample_count
+
+
+@pytest.fixture(scope="module")
+def screen_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("screen")
+    move, gray = "testsrc2=duration={}", "color=0x3366cc:duration={}"
+    specs = {
+        "black": [move.format(1.5), "color=black:duration=2.5", move.format(2)],
+        "frozen": [move.format(1.2), gray.format(4.6), move.format(1)],
+        # black for 0.5 s and one colour for 0.8 s, both between two keyframes: found in neither
+        "short": [move.format(1.2), "color=black:duration=0.5", move.format(1), gray.format(0.8), move.format(1.5)],
+        # black for 1.2 s and one colour for 2.5 s: keyframes in both, so decoded, but not long enough
+        "keyed": [move.format(1), "color=black:duration=1.2", move.format(1), gray.format(2.5), move.format(1)],
+        "tail": [move.format(2.5), gray.format(3)],  # frozen for its last 3 s
+        "held": [move.format(3.4), gray.format(1.6)],  # frozen for its last 1.6 s: one keyframe (4 s) in it
+        "head": [gray.format(2), move.format(2)],  # the same colour for its first 2 s
+        "opens": [gray.format(3), move.format(1)],  # and for 3 s
+        "fade": ["color=0x808080:duration=12,fade=in:st=0:d=6", move.format(1)],  # too slow to tell frames apart
+        "darkens": [move.format(4.3), "color=black:duration=0.7"],  # black after its last keyframe (4 s)
+        "dark": ["color=black:duration=1.5", move.format(2.5)],
+    }
+    clips = {name: _encode_screen(folder / f"{name}.mp4", sources) for name, sources in specs.items()}
+    # a fade in so slow (and lossless, so no encoder noise) that no frame is far enough from the one before
+    # to show where freezedetect's stretches begin, then 5 s held
+    slow = ["smptebars=duration=13,fade=in:st=0:d=8"]
+    return clips | {"slow": _encode_screen(folder / "slow.mp4", slow, lossless=True)}
+
+
+def _found(flags: FrameFlags, thresholds: QualityThresholds) -> list[QualityFinding]:
+    return findings_from_flags(flags, fps=FPS, thresholds=thresholds)
+
+
+@pytest.mark.parametrize(
+    "thresholds",
+    [
+        QualityThresholds(),
+        QualityThresholds(black_s=1, freeze_s=2),
+        QualityThresholds(black_s=0, freeze_s=3),
+        # so loose that most frames repeat the one before and none is sure to start a stretch: decoded again
+        # from earlier keyframes, then from the clip's start, and still the same findings
+        QualityThresholds(freeze_noise_db=-32),
+    ],
+)
+def test_screening_finds_what_a_full_decode_finds(screen_clips: dict[str, Path], tmp_path: Path,
+                                                  thresholds: QualityThresholds) -> None:  # fmt: skip
+    names = ["black", "frozen", "short", "keyed", "fade", "slow"]
+    paths = [screen_clips[n] for n in names]
+    frames = [_frames_of(p) for p in paths]
+    forget_clip_analyses()
+    full = analyse_clip_details(paths, frames, thresholds=thresholds, folder=tmp_path)
+    forget_clip_analyses()
+    screened = analyse_clip_details(paths, frames, thresholds=thresholds, folder=tmp_path, exact=[[]] * len(paths))
+    assert [a.mode for a in full] == ["full"] * 6 and [a.mode for a in screened] == ["screened"] * 6
+    for name, whole, quick in zip(names, full, screened, strict=True):
+        assert _found(quick.flags, thresholds) == _found(whole.flags, thresholds), name
+        # never more than the full decode says, so nothing is found that is not there
+        assert all(w or not q for w, q in zip(whole.flags.black + whole.flags.same,
+                                              quick.flags.black + quick.flags.same, strict=True)), name  # fmt: skip
+    expected = {  # the default thresholds: black 2 s, frozen 4 s; the short runs are under both
+        "black": [QualityFinding("black", 1.5, 4.0)],
+        "frozen": [QualityFinding("frozen", 1.2, 5.8)],
+        "short": [],
+        "keyed": [],
+    }
+    if thresholds == QualityThresholds():
+        for name, quick in zip(names, screened, strict=True):
+            if name in expected:
+                assert [(f.kind, round(f.start_s, 1), round(f.end_s, 1)) for f in _found(quick.flags, thresholds)] \
+                    == [(f.kind, f.start_s, f.end_s) for f in expected[name]], name  # fmt: skip
+        short = screened[names.index("short")]
+        assert short.decoded < frames[names.index("short")] // 10  # its keyframes and little else
+
+
+def test_clips_with_sparse_keyframes_are_decoded_whole(screen_clips: dict[str, Path], tmp_path: Path) -> None:
+    sparse = _encode_screen(tmp_path / "sparse.mp4", ["testsrc2=duration=2", "color=black:duration=3"],
+                            keyframes=["-g", "90", "-keyint_min", "90", "-sc_threshold", "0"])  # fmt: skip
+    forget_clip_analyses()
+    [result] = analyse_clip_details([sparse], [_frames_of(sparse)], thresholds=QualityThresholds(),
+                                    folder=tmp_path, exact=[[]])  # fmt: skip
+    assert result.mode == "full" and "90 frames apart" in result.reason
+    assert _found(result.flags, QualityThresholds()) == [QualityFinding("black", 2.0, 5.0)]
+    # a freeze threshold under two keyframe intervals cannot be screened either
+    forget_clip_analyses()
+    tight = QualityThresholds(freeze_s=1.5)
+    [result] = analyse_clip_details([screen_clips["frozen"]], [_frames_of(screen_clips["frozen"])],
+                                    thresholds=tight, folder=tmp_path, exact=[[]])  # fmt: skip
+    assert result.mode == "full" and "fewer than two" in result.reason
+
+
+def _two_clip_render(paths: list[Path], tmp_path: Path, name: str, transition: str = "fade") -> ComposeResult:
+    frames = [_frames_of(p) for p in paths]
+    clips = [Clip(shot_id=f"s{i}", path=p, width=SW, height=SH, fps=FPS, num_frames=n, engine="test", seed=0)
+             for i, (p, n) in enumerate(zip(paths, frames, strict=True))]  # fmt: skip
+    script = _script(["text"] * len(paths))
+    if transition == "cut":
+        cut = Transition(name="cut", duration_s=0)
+        script = script.model_copy(update={"shots": [s.model_copy(update={"transition": cut}) for s in script.shots]})
+    return render(script, clips, output=tmp_path / name / "l.mp4", width=SW, height=SH, fps=FPS)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("tail", "head", [("frozen", 2.5, 7.0, "s0")]),  # 3 s + the fade + 2 s of one colour: one 4.5 s freeze
+        # 1.6 s + 3 s: its only keyframe in the freeze starts the window, so only the frames beside the
+        # window (asked for once the window's flags show it repeats its first frame) reveal where it starts
+        ("held", "opens", [("frozen", 3.4, 7.5, "s0")]),
+        ("held", "head", []),  # 1.6 s + 2 s - the fade: 3.1 s, under the threshold
+    ],
+)
+def test_a_freeze_running_from_a_clip_through_the_transition_is_found_as_with_a_full_decode(
+    screen_clips: dict[str, Path],
+    tmp_path: Path,
+    first: str,
+    second: str,
+    expected: list[tuple[str, float, float, str]],
+) -> None:
+    paths = [screen_clips[first], screen_clips[second]]
+    frames = [_frames_of(p) for p in paths]
+    forget_clip_analyses()
+    analyse_clips(paths, frames, thresholds=QualityThresholds(), folder=tmp_path)  # full analyses, cached
+    full = _two_clip_render(paths, tmp_path, "full")
+    forget_clip_analyses()
+    quick = _two_clip_render(paths, tmp_path, "quick")
+    assert full.method == quick.method == "smart"
+    details = analyse_clip_details(paths, frames, thresholds=QualityThresholds(), folder=tmp_path / "none",
+                                   exact=[[], []])  # fmt: skip
+    assert [d.mode for d in details] == ["screened", "screened"] and not (tmp_path / "none").exists()
+    assert _spans(quick.quality) == _spans(full.quality) == expected
+    # neither clip alone holds a 4 s freeze: only the frames next to the window were decoded for it
+    assert all(_found(d.flags, QualityThresholds()) == [] for d in details)
+
+
+def test_screening_decodes_from_the_start_when_nothing_shows_where_a_freeze_begins(
+    screen_clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import edusdk.compose.quality as quality
+
+    runs: list[str] = []
+
+    def counting(args: list[str], *, what: str, loglevel: str = "error") -> str:
+        runs.append(what)
+        return run_ffmpeg(args, what=what, loglevel=loglevel)
+
+    path = screen_clips["slow"]
+    frames = [_frames_of(path)]
+    forget_clip_analyses()
+    [whole] = analyse_clip_details([path], frames, thresholds=QualityThresholds(), folder=tmp_path)
+    forget_clip_analyses()
+    monkeypatch.setattr(quality, "run_ffmpeg", counting)
+    [quick] = analyse_clip_details([path], frames, thresholds=QualityThresholds(), folder=tmp_path, exact=[[]])
+    # keyframes, then the GOP before the held part (no frame there is far enough from the one before), then
+    # from the clip's first frame
+    assert quick.mode == "screened" and sum("range" in r for r in runs) == 2, runs
+    assert _found(quick.flags, QualityThresholds()) == _found(whole.flags, QualityThresholds())
+    assert [(f.kind, round(f.end_s, 1)) for f in _found(quick.flags, QualityThresholds())] == [("frozen", 13.0)]
+
+
+def test_a_black_run_across_a_cut_is_found_as_with_a_full_decode(screen_clips: dict[str, Path], tmp_path: Path) -> None:
+    # 0.7 s of black after clip 0's last keyframe, cut to 1.5 s of black: one 2.2 s run, both clips copied whole
+    paths = [screen_clips["darkens"], screen_clips["dark"]]
+    frames = [_frames_of(p) for p in paths]
+    forget_clip_analyses()
+    analyse_clips(paths, frames, thresholds=QualityThresholds(), folder=tmp_path)  # full analyses, cached
+    full = _two_clip_render(paths, tmp_path, "full", transition="cut")
+    forget_clip_analyses()
+    quick = _two_clip_render(paths, tmp_path, "quick", transition="cut")
+    assert full.method == quick.method == "smart" and full.copied_frames == quick.copied_frames == sum(frames)
+    details = analyse_clip_details(paths, frames, thresholds=QualityThresholds(), folder=tmp_path / "none",
+                                   exact=[[], []])  # fmt: skip
+    assert [d.mode for d in details] == ["screened", "screened"]
+    assert details[0].decoded < frames[0] // 2  # its keyframes and its last GOP
+    assert _spans(quick.quality) == _spans(full.quality) == [("black", 4.3, 6.5, "s0")]

@@ -213,3 +213,32 @@ def test_storyboard_clips_are_smart_rendered(tmp_path: Path) -> None:
     result = render(script, clips, output=tmp_path / "out" / "l.mp4", width=W, height=H, fps=10)
     assert result.method == "smart", result.note
     assert result.info.frames == 50 - 5 and result.manifest_entry()["method"] == "smart"
+
+
+def test_edge_needs_ask_for_the_copied_frames_beside_a_window_that_could_continue_a_run() -> None:
+    from edusdk.compose.quality import FrameFlags
+    from edusdk.compose.smart import _edge_needs
+
+    cuts = [[0, 30, 60], [0, 30, 60]]
+    segments = plan_segments([90, 90], [Join("fade", 15)], cuts)
+    assert [type(s).__name__ for s in segments] == ["CopySegment", "EncodeSegment", "CopySegment"]
+    clips = {0: FrameFlags((False,) * 90, (False,) * 90), 1: FrameFlags((False,) * 90, (False,) * 90)}
+
+    def window(black: bool = False, first: bool = False, last: bool = False) -> FrameFlags:
+        same = [False] * 45
+        same[1], same[-1] = first, last
+        return FrameFlags((black,) + (False,) * 44, tuple(same))
+
+    # a window that starts and ends on pictures of their own: no run can cross, nothing more to decode
+    assert _edge_needs(segments, [90, 90], cuts, clips, window()) == {0: [], 1: []}
+    # its second frame repeats its first (clip 0's frame 60): clip 0's frames 59 and 60, exactly
+    assert _edge_needs(segments, [90, 90], cuts, clips, window(first=True)) == {0: [(59, 61)], 1: []}
+    assert _edge_needs(segments, [90, 90], cuts, clips, window(black=True)) == {0: [(59, 61)], 1: []}
+    # its last frame repeats the one before: clip 1's first copied GOP
+    assert _edge_needs(segments, [90, 90], cuts, clips, window(last=True)) == {0: [], 1: [(30, 60)]}
+    # clips joined by a cut: the end of clip 0 only matters when clip 1 starts black
+    cut = plan_segments([90, 90], [Join("cut", 0)], cuts)
+    empty = FrameFlags((), ())
+    assert _edge_needs(cut, [90, 90], cuts, clips, empty) == {0: [], 1: []}
+    dark = {0: clips[0], 1: FrameFlags((True,) + (False,) * 89, (False,) * 90)}
+    assert _edge_needs(cut, [90, 90], cuts, dark, empty) == {0: [(89, 90)], 1: []}

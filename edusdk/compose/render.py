@@ -152,8 +152,9 @@ def render(
     (`<stem>.poster.jpg`) and a thumbnail sprite (`<stem>.sprite.jpg` + `<stem>.thumbs.vtt`), see `extras.py`.
     `renditions` (e.g. `["720p", "9:16", "1:1"]`) writes `<stem>.<name>.mp4` too, reframed by `reframe`
     (`blur` pad or centre `crop`) where the aspect ratio changes, see `renditions.py`. `quality_checks`
-    (on by default) decodes the result once through blackdetect/freezedetect and reports stretches longer
-    than `thresholds` (or the script's `max_black_s`/`max_freeze_s` variables), see `quality.py`.
+    (on by default) runs blackdetect/freezedetect inside the renders (the smart path screens the copied clips
+    by their keyframes) and reports stretches longer than `thresholds` (or the script's `max_black_s` /
+    `max_freeze_s` variables), see `quality.py`.
     `hls` also writes `<stem>.hls/` (fMP4 segments per video + `master.m3u8` listing the video and its
     renditions), stream-copied from the checked MP4s, see `hls.py`.
     `bridges` are the generated clips for the script's `bridge` transitions (see `edusdk._bridges`), shown

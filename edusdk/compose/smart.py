@@ -11,7 +11,9 @@ others in one run (one encoder warm-up instead of one per window) with a keyfram
 starts, cut apart by packet count too. The pieces are joined with the concat
 demuxer (`-c copy`), captions muxed as `mov_text`. With quality checks, the detectors see the windows
 in that encode and the copied frames through their clip files' analyses (cached per file, see
-`quality.analyse_clips`), decoded alongside the window encode when not cached yet.
+`quality.analyse_clips`): clips not analysed yet are screened by their keyframes alongside the window
+encode (only the GOPs a finding can reach are decoded), then, once the windows' flags are known, the
+frames next to a window that could continue a black or frozen run are decoded too (`_edge_needs`).
 
 `plan_segments` is pure and unit-tested; `smart_render` runs it and returns None (with the reason)
 whenever it cannot guarantee the same frames and timeline as the full re-encode, so the caller falls back.
@@ -98,6 +100,53 @@ def _lesson_flags(segments: Sequence[Segment], clips: dict[int, FrameFlags], win
     return join_flags(parts)
 
 
+def _window_pieces(segments: Sequence[Segment], windows: FrameFlags) -> list[FrameFlags | None]:
+    """Each encoded window's own flags (None for a copied segment), from the windows' joined flags."""
+    pieces: list[FrameFlags | None] = []
+    at = 0
+    for segment in segments:
+        if isinstance(segment, EncodeSegment):
+            pieces.append(windows.part(at, at + segment.frames, continues=False))
+            at += segment.frames
+        else:
+            pieces.append(None)
+    return pieces
+
+
+def _edge_needs(segments: Sequence[Segment], frames: Sequence[int], cuts: Sequence[Sequence[int]],
+                clips: dict[int, FrameFlags], windows: FrameFlags) -> dict[int, list[tuple[int, int]]]:  # fmt: skip
+    """Where the copied frames' flags must be exact because a run may cross into the piece beside them.
+
+    A screened clip analysis (see `quality.analyse_clips`) is exact wherever a run long enough to be a
+    finding lies within the clip; a run that goes on into a neighbouring piece only matters when that
+    piece's frame next to it could continue the run: a window whose first frame is black or repeats the one
+    before, the copied frames' last frame (frame e-1) and the window's first (the clip's frame e) are then
+    asked for; a window whose last frame repeats the one before, the copied frames' first GOP.
+    """
+    needs: dict[int, list[tuple[int, int]]] = {c: [] for c in clips}
+    pieces = _window_pieces(segments, windows)
+    for k, segment in enumerate(segments):
+        if not isinstance(segment, CopySegment):
+            continue
+        clip, start, end = segment.clip, segment.start, segment.end
+        before = pieces[k - 1] if k > 0 else None
+        if start > 0 and before is not None and (len(before) < 2 or before.same[-1]):
+            later = [c for c in cuts[clip] if c > start]
+            needs[clip].append((start, min(later[0] if later else end, end)))
+        if k + 1 == len(segments):
+            continue
+        after, following = pieces[k + 1], segments[k + 1]
+        if end < frames[clip]:  # a window goes on with this clip's frame `end`
+            if after is None or len(after) < 2 or after.black[0] or after.same[1]:
+                needs[clip].append((end - 1, end + 1))
+        elif after is not None:
+            if after.black[0]:
+                needs[clip].append((end - 1, end))
+        elif isinstance(following, CopySegment) and clips[following.clip].black[following.start]:
+            needs[clip].append((end - 1, end))  # (a copied segment starts on a keyframe: its black flag is exact)
+    return needs
+
+
 def _concat_line(path: Path) -> str:
     quoted = str(path).replace("'", "'\\''")
     return f"file '{quoted}'"
@@ -134,7 +183,7 @@ def smart_render(
     or an encoded window's parameters differ from the clips' (the caller then does a full re-encode).
     ffmpeg failures raise MediaError as in the full render. With `inline`, the quality detectors run on
     the windows as they are encoded and the copied frames' flags come from `analyse_clips` (cached per
-    clip file, else decoded while the windows encode); on success `inline.flags` covers every frame.
+    clip file, else screened while the windows encode); on success `inline.flags` covers every frame.
     """
     inline = inline if inline is not None and inline.active else None
     tracks = [read_video_track(p) for p in paths]
@@ -200,25 +249,32 @@ def smart_render(
 
         # The first window alone tells whether the encoder reproduces the clips' parameters (clips that match
         # each other but not the compose settings fall back after one short encode); the rest go in one run.
+        # The copied clips' keyframe screening is cheap enough to start with them (kept in the cache if not used).
         groups = [("window-first", windows[:1]), ("windows-rest", windows[1:])]
         analysed = sorted({s.clip for s, _ in copy_jobs})  # the copied frames' flags come from their clip files
         clip_flags = None
         with ThreadPoolExecutor(max_workers=2) as side:
             copied = side.submit(run_ffmpeg, copy_args, what="copying the clips' unchanged frames")
-            for k, (name, group) in enumerate(groups):
+            if inline is not None:  # screens (keyframes first) only clips not analysed before, beside the encodes
+                clip_flags = side.submit(analyse_clips, [paths[c] for c in analysed], [frames[c] for c in analysed],
+                                         thresholds=inline.thresholds, folder=folder,
+                                         exact=[[] for _ in analysed])  # fmt: skip
+            for name, group in groups:
                 failed = encode(group, name) if group else None
-                if failed is not None:
+                if failed is not None:  # (leaving the pool waits for the screening; its errors do not matter now)
                     copied.result()
                     return failed
-                if k == 0 and inline is not None:  # decodes only clips not analysed before, beside the encode
-                    clip_flags = side.submit(analyse_clips, [paths[c] for c in analysed],
-                                             [frames[c] for c in analysed], thresholds=inline.thresholds,
-                                             folder=folder)  # fmt: skip
             copied.result()
             flags = dict(zip(analysed, clip_flags.result(), strict=True)) if clip_flags is not None else None
         if inline is not None and flags is not None:
             window_flags = join_flags([read_flags(folder / f"{name}.quality.txt", sum(w.frames for w, _ in group))
                                        for name, group in groups])  # fmt: skip
+            needs = _edge_needs(segments, frames, cuts, flags, window_flags)
+            if any(needs.values()):  # runs that may go on into a window: those frames exactly (cached after)
+                exact = analyse_clips([paths[c] for c in analysed], [frames[c] for c in analysed],
+                                      thresholds=inline.thresholds, folder=folder,
+                                      exact=[needs[c] for c in analysed])  # fmt: skip
+                flags = dict(zip(analysed, exact, strict=True))
             inline.flags = _lesson_flags(segments, flags, window_flags)
 
         listing = folder / "segments.txt"
