@@ -44,6 +44,7 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores ON DELETE CASCADE without it
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # event indexes stay in memory while ingesting
+        cursor.execute("PRAGMA temp_store=MEMORY")  # the ingest stage and sorts: no temporary files
     finally:
         cursor.close()
 
