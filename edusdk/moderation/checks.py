@@ -10,11 +10,13 @@ Example:
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from edusdk._errors import BadInputError
 from edusdk.models.moderation import Finding, ModerationReport
 from edusdk.models.script import Script
 from edusdk.moderation import semantic
+from edusdk.moderation.normalise import deobfuscate
 from edusdk.moderation.pii import CONTACT_KINDS, PiiSpan, find_pii, redact
 from edusdk.moderation.policy import Policy
 from edusdk.moderation.remote import RemoteModeration
@@ -102,6 +104,22 @@ def _excused(finding: Finding, text: str, teaching: list[str], contextual: froze
     return bool(holding) and all(s in teaching for s in holding)
 
 
+def _fold_accents(text: str) -> str:
+    """`text` without combining accents ("Astérix" → "Asterix"), for blocklist terms written without them."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _listed(text: str, policy: Policy, where: str) -> list[Finding]:
+    """Blocklist findings in `text`, and in `text` with its accents folded when that differs (one per entry)."""
+    found = check_text(text, policy, where=where)
+    folded = _fold_accents(text)
+    if folded != text:
+        seen = {(f.category, f.rule) for f in found}
+        found += [f for f in check_text(folded, policy, where=where) if (f.category, f.rule) not in seen]
+    return found
+
+
 def moderate_texts(
     texts: list[tuple[str, str]],
     policy: Policy,
@@ -120,11 +138,13 @@ def moderate_texts(
 
     `pii_kinds` limits which personal data is looked for (default: all, as for student-written text).
     """
-    blocklisted = [check_text(text, policy, where=where) for where, text in texts]
+    # Harm checks read the text with obfuscation undone ("s3x", "k i l l"); PII and redaction read it as written.
+    plain = [(where, deobfuscate(text)) for where, text in texts]
+    blocklisted = [_listed(text, policy, where) for where, text in plain]
     if _use_semantic(policy, use_semantic):
         contextual = semantic.exemplars().contextual
         mentions = [any(f.category in contextual and f.action != "block" for f in found) for found in blocklisted]
-        analyses = semantic.analyse_texts(texts, policy, context_for=mentions)
+        analyses = semantic.analyse_texts(plain, policy, context_for=mentions)
         sem = [a.findings for a in analyses]
         teaching = [a.teaching for a in analyses]
     else:
@@ -132,10 +152,12 @@ def moderate_texts(
     if remote is not None:
         sem = [a + b for a, b in zip(sem, remote.check_texts(texts, policy), strict=True)]
     reports = []
-    for (where, text), found, semantic_found, lesson in zip(texts, blocklisted, sem, teaching, strict=True):
+    for (where, text), (_, clear), found, semantic_found, lesson in zip(
+        texts, plain, blocklisted, sem, teaching, strict=True
+    ):
         spans = find_pii(text, kinds=pii_kinds)
-        listed = [f for f in found if not _excused(f, text, lesson, contextual)]
-        structural = check_rules(text, policy, where=where)
+        listed = [f for f in found if not _excused(f, clear, lesson, contextual)]
+        structural = check_rules(clear, policy, where=where)
         findings = [*listed, *structural, *semantic_found, *pii_findings(spans, policy, where=where)]
         report = ModerationReport.from_findings(findings, policy=policy.name, policy_version=policy.version)
         report.redacted_text = redact(text, spans)

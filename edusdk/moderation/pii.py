@@ -132,6 +132,23 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
         re.compile(r"(?i)\b(?:DNI|NIE|NIF)\s*(?:es|is|:|n[º°o]\.?)?\s*(?-i:[XYZ]?\d{7,8}-?[A-Z])\b"),
         8,
     ),
+    (  # national numbers of other countries, named as such and checked where they carry a check digit (round 6):
+        # Dutch BSN (11-proof), Polish PESEL (weighted mod 10), Brazilian CPF (two mod-11 digits), French NIR (key
+        # 97), Italian codice fiscale (its 16-character shape), German tax and social-insurance numbers
+        "NATIONAL_ID",
+        re.compile(
+            r"(?i)\b(?:BSN|burgerservicenummer|sofinummer|PESEL|CPF|NIR|num[ée]ro\s+de\s+s[ée]curit[ée]\s+sociale|"
+            r"codice\s+fiscale|steuer-?id|steueridentifikationsnummer|sozialversicherungsnummer|"
+            r"n[úu]mero\s+de\s+la\s+seguridad\s+social|NSS|AHV)\b[^\d\n]{0,12}"
+            r"(?=[A-Z0-9 .-]*\d)[A-Z0-9][A-Z0-9 .-]{6,22}[A-Z0-9]\b"
+        ),
+        8,
+    ),
+    (  # an Italian codice fiscale anywhere: six letters, two digits, month letter, two digits, letter, 3 digits, letter
+        "NATIONAL_ID",
+        re.compile(r"\b[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z]\b"),
+        7,
+    ),
     (  # passport, driving licence, national insurance, tax numbers named as such
         "NATIONAL_ID",
         re.compile(
@@ -179,7 +196,11 @@ _FIRST_PERSON_AGE = re.compile(
 )
 _AGE = re.compile(r"(?i)\b\d{1,2}\s*(?:-|\s)?(?:years?|yrs?)(?:-|\s)?old\b|\baged?\s+\d{1,2}\b")
 _NAME_CONTEXT = re.compile(
-    rf"(?:(?i:my\s+name\s+is|my\s+name's|name:|call\s+me|I'?m|I\s+am|this\s+is|named|called)"
+    rf"(?:(?i:my\s+name\s+is|my\s+name's|name:|call\s+me|I'?m|I\s+am|this\s+is|named|called"
+    # the same in es, fr, de, it, pt, nl, pl (round 6)
+    rf"|me\s+llamo|mi\s+nombre\s+es|soy|je\s+m'appelle|je\s+suis|mon\s+nom\s+est|ich\s+hei(?:ß|ss)e|"
+    rf"mein\s+name\s+ist|mi\s+chiamo|il\s+mio\s+nome\s+è|sono|chamo-me|eu\s+sou|sou|(?:o\s+)?meu\s+nome\s+é|"
+    rf"mijn\s+naam\s+is|ik\s+heet|ik\s+ben|mam\s+na\s+imi[ęe]|nazywam\s+si[ęe]|jestem)"
     rf"|(?i:my|our)\s+(?i:friend|best\s+friend|brother|sister|cousin|teacher|mom|mum|dad|son|daughter|classmate)"
     rf"(?:'s\s+name\s+is)?)\s+({_NAME})"
 )
@@ -270,12 +291,41 @@ def dni_valid(text: str) -> bool:
 
 
 def _national_id_valid(text: str) -> bool:
+    named = re.match(r"(?i)(BSN|burgerservicenummer|sofinummer|PESEL|CPF)\b", text)
+    if named:
+        digits = [int(c) for c in text[named.end() :] if c.isdigit()]
+        return _checked_number(named.group(1).upper(), digits)
     if re.fullmatch(r"[XYZ]?\d{7,8}-?[A-Z]", text):
         return dni_valid(text)
     if re.match(r"(?i)(?:NHS|health)", text):
         return nhs_valid(text)
     if re.match(r"(?i)(?:social\s+insurance|SIN)", text):
         return _luhn9(text)
+    return True
+
+
+def _checked_number(kind: str, digits: list[int]) -> bool:
+    """The check digits of a Dutch BSN (11-proof), a Polish PESEL or a Brazilian CPF.
+
+    Example:
+        >>> _checked_number("BSN", [1, 1, 1, 2, 2, 2, 3, 3, 3]), _checked_number("BSN", [1, 1, 1, 2, 2, 2, 3, 3, 4])
+        (True, False)
+    """
+    if kind in ("BSN", "BURGERSERVICENUMMER", "SOFINUMMER"):
+        if len(digits) != 9:
+            return False
+        return sum(d * w for d, w in zip(digits, (9, 8, 7, 6, 5, 4, 3, 2, -1), strict=True)) % 11 == 0
+    if kind == "PESEL":
+        if len(digits) != 11:
+            return False
+        total = sum(d * w for d, w in zip(digits, (1, 3, 7, 9, 1, 3, 7, 9, 1, 3), strict=False))
+        return (10 - total % 10) % 10 == digits[10]
+    if len(digits) != 11 or len(set(digits)) == 1:  # CPF
+        return False
+    for n in (9, 10):
+        check = sum(d * w for d, w in zip(digits[:n], range(n + 1, 1, -1), strict=True)) * 10 % 11 % 10
+        if check != digits[n]:
+            return False
     return True
 
 

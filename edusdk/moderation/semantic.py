@@ -35,6 +35,8 @@ from numpy.typing import NDArray
 from edusdk._errors import BadInputError
 from edusdk._resources import data_dir
 from edusdk.models.moderation import Finding
+from edusdk.moderation.head import Head, load_head
+from edusdk.moderation.normalise import gloss
 from edusdk.moderation.policy import Policy
 
 MAX_TOKENS = 128
@@ -78,6 +80,15 @@ class Exemplars:
     short_margin: float = 0.0  # … and the lead it needs over the nearest safe exemplar by this much
     foreign_threshold: float = 0.0  # a sentence not in English (the model is English-only) needs this much more …
     foreign_margin: float = 0.0  # … score and lead over the nearest safe exemplar
+    head_threshold: float = 1.0  # the linear head's P(harmful) from which it flags a sentence (1.0: head off) …
+    head_discount: float = 0.0  # … whose nearest harm exemplar scores at least its threshold minus this
+    head_veto: float = 0.0  # a nearest-exemplar hit with P(harmful) below this is dropped
+    head_sure: float = 1.01  # from this P(harmful) on, a head hit needs no lead over the nearest safe exemplar
+    head_teaching: float = 0.0  # a sentence with no intent cue and P(harmful) below this reads as teaching
+    head_scale: float = 0.25  # cosine change per unit of probability, for the fp32 re-scoring band
+    gloss_threshold: float = 0.0  # a sentence's English gloss (`normalise.gloss`) needs this much more score …
+    gloss_margin: float = 0.0  # … and lead over the nearest safe exemplar
+    gloss_only: bool = False  # a glossed sentence is scored as its gloss alone, not also as written
 
     def exact_matrix(self) -> Matrix:
         """The bank embedded by the fp32 encoder (computed on first use; the same as `matrix` without int8)."""
@@ -289,6 +300,15 @@ def _exemplars(directory: Path | None) -> Exemplars:
         short_margin=float(data.get("short_margin", 0.0)),
         foreign_threshold=float(data.get("foreign_threshold", 0.0)),
         foreign_margin=float(data.get("foreign_margin", 0.0)),
+        head_threshold=float(data.get("head_threshold", 1.0)),
+        head_discount=float(data.get("head_discount", 0.0)),
+        head_veto=float(data.get("head_veto", 0.0)),
+        head_scale=float(data.get("head_scale", 0.25)),
+        head_teaching=float(data.get("head_teaching", 0.0)),
+        head_sure=float(data.get("head_sure", 1.01)),
+        gloss_threshold=float(data.get("gloss_threshold", 0.0)),
+        gloss_margin=float(data.get("gloss_margin", 0.0)),
+        gloss_only=bool(data.get("gloss_only", False)),
     )
 
 
@@ -405,14 +425,18 @@ def check_texts(texts: list[tuple[str, str]], policy: Policy, *, directory: Path
     return [a.findings for a in analyse_texts(texts, policy, directory=directory)]
 
 
-def _strictness(bank: Exemplars, units: list[str]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+def _strictness(
+    bank: Exemplars, units: list[str], glossed: NDArray[np.bool_] | None = None
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Per sentence, how much higher its harm thresholds and its lead over the safe bank must be: short sentences
     (a title, "Goods were traded") and sentences not in English get noisy similarities from an English model, so
-    they need more evidence. `(extra threshold, extra margin)`."""
+    they need more evidence; a word-by-word English gloss (`glossed`) needs `gloss_threshold` / `gloss_margin`
+    more. `(extra threshold, extra margin)`."""
     missing = np.array([max(0, bank.short_words - len(words(u))) for u in units], dtype=np.float32)
     foreign = np.array([is_foreign(u) for u in units], dtype=np.float32)
-    extra_threshold = missing * bank.short_threshold + foreign * bank.foreign_threshold
-    extra_margin = missing * bank.short_margin + foreign * bank.foreign_margin
+    gl = (glossed if glossed is not None else np.zeros(len(units), dtype=bool)).astype(np.float32)
+    extra_threshold = missing * bank.short_threshold + foreign * bank.foreign_threshold + gl * bank.gloss_threshold
+    extra_margin = missing * bank.short_margin + foreign * bank.foreign_margin + gl * bank.gloss_margin
     return extra_threshold.astype(np.float32), extra_margin.astype(np.float32)
 
 
@@ -420,6 +444,7 @@ def _decide(
     bank: Exemplars, policy: Policy, categories: list[str], sims: Matrix, cued: NDArray[np.bool_],
     taught: NDArray[np.bool_], wanted: NDArray[np.bool_],
     strict: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None,
+    harmful: NDArray[np.float64] | None = None,
 ) -> tuple[dict[tuple[int, str], tuple[float, int]], NDArray[np.bool_], NDArray[np.float32]]:  # fmt: skip
     """The decisions for sentences with similarity rows `sims`: {(sentence, category): (score, exemplar column)},
     which sentences read as teaching, and each sentence's distance to the nearest decision boundary (the teaching
@@ -439,6 +464,19 @@ def _decide(
     teaching_edge = np.minimum(np.abs(safe_best - bank.teaching_floor), np.abs(safe_best - harm_best - margin))
     closeness = np.where(wanted & ~cued, teaching_edge, 1.0)
     hits: dict[tuple[int, str], tuple[float, int]] = {}
+    # The linear head (`head.py`): P(harmful) from the whole training set. Agreeing with a weaker nearest exemplar it
+    # flags a sentence (the exemplar's category); confidently benign, it overrules a nearest-exemplar hit.
+    head_on = harmful is not None and bank.head_threshold < 1.0
+    p = harmful if harmful is not None else np.full(n, 0.5)
+    harm_arg = sims[:, harm_mask].argmax(axis=1) if harm_mask.any() else np.zeros(n, dtype=int)
+    harm_labels = labels[harm_mask]
+    head_category = harm_labels[harm_arg] if harm_mask.any() else np.array([""] * n)
+    if head_on:
+        # The teaching boundary of the head matters for sentences whose context is wanted (as `teaching_edge`).
+        head_teaching_edge = np.abs(p - bank.head_teaching) * bank.head_scale
+        closeness = np.where(wanted & ~cued, np.minimum(closeness, head_teaching_edge), closeness)
+        # A sentence the head finds plainly benign reads as teaching too ("warning signs of suicide in a friend").
+        lesson = lesson | (~cued & (p < bank.head_teaching))
     for category in categories:
         columns = np.flatnonzero(labels == category)
         threshold = policy.threshold_for(category)
@@ -469,11 +507,40 @@ def _decide(
                 np.where(cued & (cue_lead >= 0), np.abs(score - cue_threshold), 1.0),
                 np.where(cued & (score >= cue_threshold), np.abs(cue_lead), 1.0),
             ]
+            if head_on:
+                head_floor = needed - bank.head_discount
+                backed = (head_category == category) & (p >= bank.head_threshold)
+                head_lead = score - safe_best - extra_margin  # still nearer a harm exemplar than any safe one
+                near_head = (head_category == category) & (score >= head_floor) & (head_lead >= 0)
+                if bank.head_veto > 0:
+                    edges.append(np.where(hit, np.abs(p - bank.head_veto) * bank.head_scale, 1.0))
+                # Past `head_sure` the head outweighs a nearer safe exemplar (lesson framing around a harmful ask).
+                led = (head_lead >= 0) | (p >= bank.head_sure)
+                hit = (hit & (p >= bank.head_veto)) | (backed & (score >= head_floor) & led)
+                # Each boundary of the head's test, where the test's other conditions hold.
+                edges.append(np.where(near_head, np.abs(p - bank.head_threshold) * bank.head_scale, 1.0))
+                edges.append(np.where(backed & (head_lead >= 0), np.abs(score - head_floor), 1.0))
+                edges.append(np.where(backed & (score >= head_floor) & (p < bank.head_sure), np.abs(head_lead), 1.0))
+                edges.append(
+                    np.where(
+                        backed & (score >= head_floor) & (head_lead < 0),
+                        np.abs(p - bank.head_sure) * bank.head_scale,
+                        1.0,
+                    )
+                )
         for edge in edges:
             closeness = np.minimum(closeness, edge)
         for u in np.flatnonzero(hit):
             hits[(int(u), category)] = (float(score[u]), int(columns[arg[u]]))
     return hits, lesson, closeness.astype(np.float32)
+
+
+def _head_scores(head: Head | None, vectors: Matrix, long_enough: NDArray[np.bool_]) -> NDArray[np.float64] | None:
+    """The head's P(harmful) per sentence; 0.5 (neither a hit nor teaching) for a short one, whose embedding is too
+    noisy for a linear head trained on whole requests ("Rhyming words song" is not a harm)."""
+    if head is None:
+        return None
+    return np.where(long_enough, head.probability(vectors), 0.5)
 
 
 def analyse_texts(
@@ -493,7 +560,22 @@ def analyse_texts(
         [['Why the assassination of Caesar mattered']]
     """
     bank = exemplars(directory)
-    units: list[tuple[int, str]] = [(i, s) for i, (_where, text) in enumerate(texts) for s in sentences(text)]
+    units: list[tuple[int, str]] = []
+    shown: list[str] = []  # the sentence as written (a gloss unit stands for its original sentence)
+    glossed: list[bool] = []
+    for i, (_where, text) in enumerate(texts):
+        for sentence in sentences(text):
+            # A sentence in another language is scored as its English gloss (the encoder is English), and as written
+            # too unless `gloss_only` (one forward pass instead of two).
+            english = gloss(sentence, directory)
+            if english is None or not bank.gloss_only:
+                units.append((i, sentence))
+                shown.append(sentence)
+                glossed.append(False)
+            if english is not None:
+                units.append((i, english))
+                shown.append(sentence)
+                glossed.append(True)
     results: list[list[Finding]] = [[] for _ in texts]
     teaching: list[list[str]] = [[] for _ in texts]
     if not units:
@@ -506,30 +588,39 @@ def analyse_texts(
     # Teaching wording ("the dangers of", "what … does to", "a history lesson") widens what counts as a lesson.
     taught = np.array([bank.teaching_cues is not None and bank.teaching_cues.search(s) is not None for s in unit_texts])
     wanted = np.array([context_for is None or context_for[i] for i, _s in units], dtype=bool)
-    strict = _strictness(bank, unit_texts)
+    strict = _strictness(bank, unit_texts, np.array(glossed, dtype=bool))
+    head = load_head(directory) if bank.head_threshold < 1.0 else None
+    long_enough = np.array([len(words(u)) >= bank.short_words for u in unit_texts], dtype=bool)
     if len(units) > FAST_PATH_MAX:
         # Many sentences (a script, a batch): fp32 in padded batches costs less per sentence than int8 one at a time.
-        sims = model().embed(unit_texts, exact=True) @ bank.exact_matrix().T
-        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict)
+        vectors = model().embed(unit_texts, exact=True)
+        sims = vectors @ bank.exact_matrix().T
+        harmful = _head_scores(head, vectors, long_enough)
+        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict, harmful)
         near = np.array([], dtype=int)
     else:
-        sims = model().embed(unit_texts) @ bank.matrix.T
-        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict)
+        vectors = model().embed(unit_texts)
+        sims = vectors @ bank.matrix.T
+        harmful = _head_scores(head, vectors, long_enough)
+        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict, harmful)
         near = np.flatnonzero(closeness < bank.exact_band) if model().quantised else np.array([], dtype=int)
     if len(near):
         # int8 embeddings move by a few hundredths of cosine: a sentence that close to a boundary is scored again,
         # exactly, so that the decisions are the fp32 encoder's wherever the fast path could have flipped one.
-        exact = model().embed([unit_texts[u] for u in near], exact=True) @ bank.exact_matrix().T
+        exact_vectors = model().embed([unit_texts[u] for u in near], exact=True)
+        exact = exact_vectors @ bank.exact_matrix().T
         sub_strict = (strict[0][near], strict[1][near])
+        sub_harmful = _head_scores(head, exact_vectors, long_enough[near])
         sub_hits, sub_lesson, _ = _decide(
-            bank, policy, categories, exact, cued[near], taught[near], wanted[near], sub_strict
+            bank, policy, categories, exact, cued[near], taught[near], wanted[near], sub_strict, sub_harmful
         )
         redone = set(near.tolist())
         hits = {key: hit for key, hit in hits.items() if key[0] not in redone}
         hits.update({(int(near[u]), c): hit for (u, c), hit in sub_hits.items()})
         lesson[near] = sub_lesson
     for lesson_unit in np.flatnonzero(lesson):
-        teaching[units[lesson_unit][0]].append(units[lesson_unit][1])
+        if shown[lesson_unit] not in teaching[units[lesson_unit][0]]:
+            teaching[units[lesson_unit][0]].append(shown[lesson_unit])
     best: dict[tuple[int, str], tuple[float, int, int]] = {}
     for (u, category), (score, column) in hits.items():
         key = (units[u][0], category)
@@ -543,7 +634,7 @@ def analyse_texts(
                 action=policy.action_for(category),
                 score=round(score, 4),
                 where=texts[i][0],
-                span=units[unit][1],
+                span=shown[unit],
                 rule=bank.rules[column],
                 suggestion=bank.suggestions[column],
             )

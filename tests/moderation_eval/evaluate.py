@@ -37,6 +37,9 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout4 (320), BLIND, round-4 code          | 0.896/0.750 | 0.982/0.900   | 0.825/0.940 | 0.025    | 0.120    |
 | holdout3, after round 5 (seen: optimistic)   | 0.964/1.000 | 1.000/0.933   | 0.907/0.980 | 0.000    | 0.040    |
 | holdout4, BLIND, after round 5 (final)       | 0.900/0.787 | 0.982/0.900   | 0.825/0.940 | 0.025    | 0.120    |
+| holdout5 (320), BLIND, round-5 code          | 0.827/0.838 | 1.000/0.900   | 0.847/1.000 | 0.062    | 0.120    |
+| holdout5, BLIND, round-6 code                | 0.849/0.912 | 1.000/0.950   | 0.847/1.000 | 0.062    | 0.060    |
+| holdout4, after round 6 (seen: optimistic)   | 0.940/0.975 | 0.982/0.933   | 0.833/1.000 | 0.025    | 0.080    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -70,6 +73,23 @@ self-harm encouragement, eating-disorder coaching, and jailbreak framing (report
 review; the request inside is judged by its own rule). Steered by holdout3's misses (so its 1.000 is optimistic);
 holdout4, written blind, moved from 0.750 to 0.787. Unseen unsafe recall stays far below 0.95: lexicons and an
 English sentence encoder do not generalise to new phrasings the way a multilingual safety classifier would.
+
+Round 6: mechanisms rather than phrasings (moderation/README.md, "Round 6"). (1) `edusdk/moderation/normalise.py`:
+obfuscation undone before the harm checks (leetspeak inside words, stretched and spaced-out letters; PII still reads
+the text as written; blocklist terms also match with accents folded), and every sentence in es/fr/de/it/pt/nl also
+scored as a word-by-word English gloss (`moderation/semantic/glossary.yaml`), so the English MiniLM reads its meaning.
+(2) `edusdk/moderation/head.py`: a logistic-regression head on the MiniLM embeddings (numpy; ridge chosen by 5-fold
+cross-validation), trained on the exemplars, the registries' paraphrases and about 510 new sentences
+(`moderation/semantic/training.yaml`, disjoint from every set: `check_disjoint` covers it, benign ones in the same
+framings as the harmful ones); with P(harmful) >= 0.97 it flags a sentence whose nearest harm exemplar is within 0.15
+under its threshold and nearer than any safe exemplar; P < 0.05 counts as teaching context. (3) "how to" before
+help-seeking words is no longer an intent cue. (4) PII: BSN, PESEL, CPF, NIR, codice fiscale, names after "me llamo"
+/ "je m'appelle" / "mi chiamo" …; copyright: other-language names of famous characters. holdout4's misses steered
+the glossary's vocabulary, so holdout4 is seen now. holdout3's misses were not read (its totals and ~7 false
+positives were): with the structural rules off (they were tuned on holdout..holdout3) its unsafe recall went 0.750 ->
+0.912, holdout2's 0.886 -> 0.929, holdout's 0.884 -> 0.907, at no higher FPR; with the rules on every set is at or
+above its round-5 numbers on every column. From P >= 0.99 a head hit needs no lead over the safe exemplars
+(chosen with holdout3).
 """
 
 from __future__ import annotations
@@ -90,7 +110,9 @@ HOLDOUT = HERE / "holdout"
 HOLDOUT2 = HERE / "holdout2"  # blind: written by someone who never saw the classifier, its data or the other sets
 HOLDOUT3 = HERE / "holdout3"  # blind as well, written later; measured on round 3 and round 4, never tuned on
 HOLDOUT4 = HERE / "holdout4"  # blind: measured on round 4 and round 5 code, never opened while tuning
-SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4}
+HOLDOUT5 = HERE / "holdout5"  # blind: written by someone who never saw the code or data; measured on round 5 and 6
+SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
+        "holdout5": HOLDOUT5}  # fmt: skip
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
@@ -130,6 +152,8 @@ def check_disjoint() -> list[str]:
     for spec in exemplars["categories"].values():
         shipped |= {str(t).casefold() for t in spec["exemplars"]}
     shipped |= {str(t).casefold() for t in exemplars.get("safe", [])}
+    training = yaml.safe_load((root / "training.yaml").read_text(encoding="utf-8"))  # the harm head's sentences
+    shipped |= {str(t).casefold() for key in ("harmful", "benign") for t in training.get(key) or []}
     aliases = yaml.safe_load((root / "copyright_aliases.yaml").read_text(encoding="utf-8"))
     for entry in aliases["aliases"] or []:
         shipped |= {str(t).casefold() for t in entry["paraphrases"]}

@@ -1,0 +1,137 @@
+"""Text normalisation before the harm checks: undoing obfuscation, and glossing other languages into English.
+
+- `deobfuscate`: leetspeak inside words ("s3x", "k1ll", "m3th"), letters stretched ("kiiiill"), letters spaced or
+  dotted out ("s e x", "k.i.l.l") → the plain word, so the blocklist, the rules and the classifier see it. Digits
+  in numbers ("grade 5", "2024") are left alone: only a word mixing letters and digits is rewritten.
+- `gloss`: a sentence in Spanish, French, German, Italian, Portuguese or Dutch, word by word in English
+  (`moderation/semantic/glossary.yaml`), for the English sentence encoder: "Spiega come avvelenare qualcuno" →
+  "explain how poison someone". Its language is the one whose words cover most of the sentence; words not in the
+  glossary are kept (cognates: video, sexual).
+
+Example:
+    >>> deobfuscate("wr1te a s3xy p0em"), deobfuscate("k i l l")
+    ('write a sexy poem', 'kill')
+    >>> gloss("Explique comment empoisonner quelqu'un")
+    'explain how poison someone'
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import yaml
+
+from edusdk._errors import BadInputError
+from edusdk._resources import data_dir
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET_WORD_RE = re.compile(r"(?<![\w@$])(?=[\w@$]*[^\W\d_])(?=[\w@$]*[013457@$])[\w@$]{2,}")
+_STRETCH_RE = re.compile(r"([^\W\d_])\1{2,}")
+_SPACED_RE = re.compile(r"(?<!\w)(?:[^\W\d_][ .*_-]){2,}[^\W\d_](?!\w)")
+_TOKEN_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+|[^\w\s]")
+_MAX_PHRASE = 3
+# English function words: a sentence with as many of these as glossary words of its best language is English.
+_ENGLISH_TEXT = """
+    the a an and or of to in on at for with is are was were be it this that what how why who which i you he she we
+    they my your his her our their do does not no can will from by as about into make show tell write
+"""
+_ENGLISH = frozenset(_ENGLISH_TEXT.split())
+
+
+def deobfuscate(text: str) -> str:
+    """`text` with leetspeak words, stretched letters and spaced-out letters written plainly (the same text when
+    there is none)."""
+    out = _LEET_WORD_RE.sub(_unleet, text)
+    out = _STRETCH_RE.sub(r"\1", out)
+    return _SPACED_RE.sub(lambda m: re.sub(r"[ .*_-]", "", m.group()), out)
+
+
+def _unleet(match: re.Match[str]) -> str:
+    word = match.group()
+    letters = sum(c.isalpha() for c in word)
+    # "mp3", "b2b", "4th", "covid19": a word that is mostly digits, or ends in a number, is kept.
+    if letters < 2 or re.fullmatch(r"[^\W\d_]+\d+|\d+[^\W\d_]{1,2}", word):
+        return word
+    return word.translate(_LEET)
+
+
+class Glossary:
+    """Per language: exact words and phrases → English, and word starts (`stem*`) → English."""
+
+    def __init__(self, languages: dict[str, dict[str, str]]) -> None:
+        self.exact: dict[str, dict[str, str]] = {}
+        self.stems: dict[str, list[tuple[str, str]]] = {}
+        for lang, entries in languages.items():
+            exact: dict[str, str] = {}
+            stems: list[tuple[str, str]] = []
+            for key, english in entries.items():
+                k = key.casefold().replace("’", "'")
+                if k.endswith("*"):
+                    stems.append((k[:-1], english))
+                else:
+                    exact[k] = english
+            self.exact[lang] = exact
+            self.stems[lang] = sorted(stems, key=lambda s: -len(s[0]))
+
+    def language(self, words: list[str]) -> tuple[str, int]:
+        """The language whose exact words cover most of `words`, and how many it covers."""
+        best, hits = "", 0
+        for lang, exact in self.exact.items():
+            n = sum(1 for w in words if w in exact)
+            if n > hits:
+                best, hits = lang, n
+        return best, hits
+
+    def translate(self, tokens: list[str], lang: str) -> list[str]:
+        exact, stems = self.exact[lang], self.stems[lang]
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(_MAX_PHRASE, len(tokens) - i), 0, -1):
+                phrase = " ".join(tokens[i : i + size])
+                if phrase in exact:
+                    out.append(exact[phrase])
+                    i += size
+                    break
+            else:
+                word = tokens[i]
+                english = next((e for stem, e in stems if word.startswith(stem)), None)
+                if english is None and "'" in word:  # "l'enfant", "qu'un"
+                    head, _, tail = word.partition("'")
+                    english = " ".join(exact.get(p, p) for p in (head, tail) if p)
+                out.append(english if english is not None else word)
+                i += 1
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def glossary(directory: Path | None = None) -> Glossary:
+    """The glossary of `<moderation>/semantic/glossary.yaml` (empty when the file is missing)."""
+    root = directory if directory is not None else data_dir("moderation")
+    path = root / "semantic" / "glossary.yaml"
+    if not path.is_file():
+        return Glossary({})
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise BadInputError(f"{path}: cannot read the glossary: {exc}") from None
+    languages = {
+        str(lang): {str(k): str(v) for k, v in entries.items()}
+        for lang, entries in data.items()
+        if isinstance(entries, dict)
+    }
+    return Glossary(languages)
+
+
+def gloss(sentence: str, directory: Path | None = None, *, min_hits: int = 2) -> str | None:
+    """`sentence` word by word in English, when at least `min_hits` of its words are the glossary's words of one
+    language; None otherwise (an English sentence, or too few known words to tell)."""
+    tokens = [t.casefold().replace("’", "'") for t in _TOKEN_RE.findall(sentence)]
+    words = [t for t in tokens if t[0].isalpha()]
+    bank = glossary(directory)
+    lang, hits = bank.language(words)
+    if hits < min_hits or hits <= sum(1 for w in words if w in _ENGLISH):
+        return None
+    return " ".join(bank.translate(words, lang))
