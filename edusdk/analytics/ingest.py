@@ -209,13 +209,13 @@ class Ingestor:
             raise BadInputError(f"{file}: no such file")
         if workers is not None and workers < 1:
             raise BadInputError(f"workers must be at least 1, got {workers}")
-        size = file.stat().st_size
-        parts = _split_lines(file, self._workers_for(size) if workers is None else workers)
-        if len(parts) == 1 or not self._url_for_workers():
+        size, url = file.stat().st_size, self._url_for_workers()
+        parts = _split_lines(file, (self._workers_for(size) if workers is None else workers) if url else 1)
+        if len(parts) == 1:
             result = IngestResult()
             self._consume(_file_items(file, 0, size, 1), result, batch_size)
             return result
-        return _run_workers(self._url_for_workers(), self.config, file, parts, batch_size)
+        return _run_workers(url, self.config, file, parts, batch_size)
 
     def _workers_for(self, size: int) -> int:
         return min(MAX_WORKERS, os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
