@@ -11,7 +11,8 @@ import pytest
 
 from edusdk.moderation import Policy, semantic
 from edusdk.moderation.checks import moderate_text
-from edusdk.moderation.head import digest, load_head, training_data
+from edusdk.moderation.head import load_head
+from edusdk.moderation.head_training import digest, training_data
 from edusdk.moderation.normalise import deobfuscate, gloss
 
 
@@ -66,7 +67,7 @@ def test_context_pairs_round6(k12: Policy, teaching: str, instructing: str) -> N
 
 
 def test_head_is_trained_on_the_current_data() -> None:
-    """head.json must be refitted (`python -m edusdk.moderation.head`) whenever its training data changes."""
+    """head.json must be refitted (`python -m edusdk.moderation.head_training`) whenever its training data changes."""
     head = load_head()
     assert head is not None
     texts, labels = training_data()

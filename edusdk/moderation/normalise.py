@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -135,3 +136,73 @@ def gloss(sentence: str, directory: Path | None = None, *, min_hits: int = 2) ->
     if hits < min_hits or hits <= sum(1 for w in words if w in _ENGLISH):
         return None
     return " ".join(bank.translate(words, lang))
+
+
+@dataclass(frozen=True)
+class Sense:
+    """A polysemous harm word (`term`) in a benign sense: written as `neutral` when a `near` word is in its sentence."""
+
+    term: re.Pattern[str]
+    near: re.Pattern[str]
+    neutral: str
+
+
+@functools.lru_cache(maxsize=8)
+def senses(directory: Path | None = None) -> tuple[tuple[Sense, ...], re.Pattern[str] | None]:
+    """The benign senses of `<moderation>/semantic/senses.yaml` and its `targets` pattern (none when it is missing)."""
+    root = directory if directory is not None else data_dir("moderation")
+    path = root / "semantic" / "senses.yaml"
+    if not path.is_file():
+        return (), None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        out = tuple(
+            Sense(
+                re.compile(rf"(?i)(?<![\w-])(?:{entry['term']})(?![\w-])"),
+                _words_pattern([str(w) for w in entry["near"]]),
+                str(entry["neutral"]),
+            )
+            for entry in data.get("senses") or []
+        )
+        targets = _words_pattern(str(data.get("targets", "")).split()) if data.get("targets") else None
+    except (OSError, yaml.YAMLError, KeyError, TypeError, re.error) as exc:
+        raise BadInputError(f"{path}: cannot read the benign senses: {exc}") from None
+    return out, targets
+
+
+def _words_pattern(words: list[str]) -> re.Pattern[str]:
+    """Whole words, or word starts for entries ending in `*`, case-insensitive."""
+    parts = [re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) + r"(?!\w)" for w in words]
+    return re.compile(r"(?i)(?<!\w)(?:" + "|".join(parts) + ")")
+
+
+_SENSE_SPLIT_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def benign_senses(text: str, directory: Path | None = None) -> str:
+    """`text` with each polysemous harm word used in a benign sense written as a neutral word, sentence by sentence:
+    "how to kill a process in Linux" → "how to stop a process in Linux", "bomb calorimetry" → "sealed chamber
+    calorimetry". A sentence naming someone who could be hurt (`targets`) is left as it is.
+
+    Example:
+        >>> benign_senses("PE: how to shoot a basketball"), benign_senses("how to shoot him")
+        ('PE: how to throw a basketball', 'how to shoot him')
+    """
+    table, targets = senses(directory)
+    if not table:
+        return text
+    parts = _SENSE_SPLIT_RE.split(text)
+    seps = _SENSE_SPLIT_RE.findall(text)
+    out: list[str] = []
+    for sentence in parts:
+        if not (targets is not None and targets.search(sentence)):
+            for sense in table:
+                if sense.term.search(sentence):
+                    masked = sense.term.sub(" ", sentence)
+                    if sense.near.search(masked):
+                        sentence = sense.term.sub(sense.neutral, sentence)
+        out.append(sentence)
+    joined = out[0]
+    for sep, sentence in zip(seps, out[1:], strict=True):
+        joined += sep + sentence
+    return joined

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from edusdk._resources import data_dir
 
 
@@ -196,7 +198,8 @@ _FIRST_PERSON_AGE = re.compile(
 )
 _AGE = re.compile(r"(?i)\b\d{1,2}\s*(?:-|\s)?(?:years?|yrs?)(?:-|\s)?old\b|\baged?\s+\d{1,2}\b")
 _NAME_CONTEXT = re.compile(
-    rf"(?:(?i:my\s+name\s+is|my\s+name's|name:|call\s+me|I'?m|I\s+am|this\s+is|named|called"
+    # (round 7) at a word start: "Jim Crow" is not "I'm Crow", "Alsou Smith" not "sou Smith"
+    rf"(?<![\w'’])(?:(?i:my\s+name\s+is|my\s+name's|name:|call\s+me|I'?m|I\s+am|this\s+is|named|called"
     # the same in es, fr, de, it, pt, nl, pl (round 6)
     rf"|me\s+llamo|mi\s+nombre\s+es|soy|je\s+m'appelle|je\s+suis|mon\s+nom\s+est|ich\s+hei(?:ß|ss)e|"
     rf"mein\s+name\s+ist|mi\s+chiamo|il\s+mio\s+nome\s+è|sono|chamo-me|eu\s+sou|sou|(?:o\s+)?meu\s+nome\s+é|"
@@ -210,6 +213,43 @@ _NOT_NAMES = frozenset({  # capitalised words that follow "I'm" or "my friend" b
     "Trying", "Looking", "Studying", "Writing", "Doing", "Years", "Grade", "Year", "Monday", "Tuesday",
     "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Mr", "Mrs", "Ms", "Dr", "Professor",
 })  # fmt: skip
+
+
+# A name followed by one of these names a law, an era, a place or an idea, not a person (round 7).
+_NAMED_THING = re.compile(
+    r"(?:'s)?\s+(?:laws?|Laws?|Act|era|Era|Age|Movement|doctrine|Doctrine|effect|Effect|Plan|"
+    r"prize|Prize|Award|Medal|principle|Principle|theorem|Theorem|equation|Institute|University|"
+    r"College|School|Bridge|Memorial|Museum|Foundation|Center|Centre|Trust|Library|Airport|Station|Park|Stadium|"
+    r"Street|Avenue|Road|Square|Day|Week|Rebellion|Revolution|Treaty|Trial|Case|Affair|Expedition)\b"
+)
+
+
+def _strip_possessive(pair: str) -> str:
+    return re.sub(r"['’]s$", "", pair)
+
+
+@functools.lru_cache(maxsize=4)
+def _public_figure_names(directory: Path | None = None) -> frozenset[str]:
+    """The full names of `blocklists/public_figures.yaml` (terms and aliases of two words or more), casefolded: a
+    public figure named in a prompt is a likeness question (`public_figure`), not a pupil's personal data."""
+    root = directory if directory is not None else data_dir("moderation")
+    path = root / "blocklists" / "public_figures.yaml"
+    if not path.is_file():
+        return frozenset()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    out: set[str] = set()
+    for entries in (data.get("categories") or {}).values():
+        for entry in entries or []:
+            if isinstance(entry, dict):
+                for name in [entry.get("term", ""), *(entry.get("aliases") or [])]:
+                    words = str(name).split()
+                    if len(words) >= 2:
+                        out.add(" ".join(words[:2]).casefold())
+    return frozenset(out)
+
+
+def _public_figure(pair: str, directory: Path | None) -> bool:
+    return _strip_possessive(" ".join(pair.split()).casefold()) in _public_figure_names(directory)
 
 
 def luhn_valid(number: str) -> bool:
@@ -385,7 +425,10 @@ def find_pii(text: str, *, directory: Path | None = None, kinds: frozenset[str] 
         names.append((m.start(1), end))
     known, figures = first_names(directory), known_figures(directory)
     for m in re.finditer(rf"\b({_WORD})\s+({_WORD})\b", text):
-        if f"{m.group(1)} {m.group(2)}".casefold() in figures:
+        pair = f"{m.group(1)} {m.group(2)}".casefold()
+        if pair in figures or _strip_possessive(pair) in figures or _public_figure(m.group(), directory):
+            continue
+        if _NAMED_THING.match(text, m.end()):  # "Jim Crow laws", "Marshall Plan", "Nobel Prize": not a person
             continue
         if m.group(1) in known and m.group(2) not in _NOT_NAMES and m.group(2) not in known:
             names.append((m.start(), m.end()))

@@ -89,6 +89,15 @@ class Exemplars:
     gloss_threshold: float = 0.0  # a sentence's English gloss (`normalise.gloss`) needs this much more score …
     gloss_margin: float = 0.0  # … and lead over the nearest safe exemplar
     gloss_only: bool = False  # a glossed sentence is scored as its gloss alone, not also as written
+    owners: re.Pattern[str] | None = (
+        None  # (round 7) rights holders ("Sega", "Nintendo", "Disney") named in a sentence …
+    )
+    owner_margin: float = (
+        0.0  # … make a paraphrase's lead over the generic rewrites need only this, not identity_margin
+    )
+    anchor_score: float = 0.0  # (round 7) a harm hit scoring below this, with P(harmful) below `anchor_head`, …
+    anchor_head: float = 0.0  # … counts only when it shares a content word with its exemplar (not just the framing)
+    framing: frozenset[str] = frozenset()  # words that frame a request ("make", "video", "kids"), not its content
 
     def exact_matrix(self) -> Matrix:
         """The bank embedded by the fp32 encoder (computed on first use; the same as `matrix` without int8)."""
@@ -309,6 +318,13 @@ def _exemplars(directory: Path | None) -> Exemplars:
         gloss_threshold=float(data.get("gloss_threshold", 0.0)),
         gloss_margin=float(data.get("gloss_margin", 0.0)),
         gloss_only=bool(data.get("gloss_only", False)),
+        owners=_cue_pattern(
+            path, [re.escape(str(o)) + r"(?!\w)" for o in data.get("rights_holders", [])], "rights_holders"
+        ),
+        owner_margin=float(data.get("owner_margin", data.get("identity_margin")) or 0.0),
+        anchor_score=float(data.get("anchor_score") or 0.0),
+        anchor_head=float(data.get("anchor_head") or 0.0),
+        framing=frozenset(str(data.get("framing_words", "")).casefold().split()),
     )
 
 
@@ -393,6 +409,28 @@ def is_foreign(sentence: str) -> bool:
     return foreign > english or (english == 0 and any(c in sentence for c in "¿¡ßñ"))
 
 
+def content_stems(sentence: str, framing: frozenset[str]) -> set[str]:
+    """The content words of `sentence` as stems of up to 4 letters: framing words ("make", "video", "kids") and words
+    of one or two letters left out ("pig", "gun", "fat" count).
+
+    Example:
+        >>> sorted(content_stems("make a fun video about a pig", frozenset({"make", "fun", "video", "about"})))
+        ['pig']
+    """
+    return {w[:4] for w in (x.casefold() for x in words(sentence)) if len(w) >= 3 and w not in framing}
+
+
+def anchored(bank: Exemplars, sentence: str, exemplar: str) -> bool:
+    """Whether `sentence` shares a content word with `exemplar` (the harm, not only the framing, matches)."""
+    return bool(content_stems(sentence, bank.framing) & content_stems(exemplar, bank.framing))
+
+
+def _nearest(bank: Exemplars, row: Matrix, category: str, k: int) -> list[int]:
+    """The columns of the `k` exemplars of `category` nearest to a sentence with similarity row `row`."""
+    columns = np.flatnonzero(np.array(bank.labels) == category)
+    return [int(c) for c in columns[np.argsort(-row[columns])[:k]]]
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of `text` (the text itself when it has one), each the unit the classifier scores."""
     parts = [p.strip() for p in _SENTENCE_RE.split(text) if p and p.strip()]
@@ -445,6 +483,7 @@ def _decide(
     taught: NDArray[np.bool_], wanted: NDArray[np.bool_],
     strict: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None,
     harmful: NDArray[np.float64] | None = None,
+    owned: NDArray[np.bool_] | None = None,
 ) -> tuple[dict[tuple[int, str], tuple[float, int]], NDArray[np.bool_], NDArray[np.float32]]:  # fmt: skip
     """The decisions for sentences with similarity rows `sims`: {(sentence, category): (score, exemplar column)},
     which sentences read as teaching, and each sentence's distance to the nearest decision boundary (the teaching
@@ -487,7 +526,11 @@ def _decide(
         # Copyright is about identity, not intent: the sentence must describe the character better than any generic
         # rewrite ("a friendly cartoon mouse") or safe teaching exemplar does, and no safe margin beyond that.
         if category in IDENTITY_CATEGORIES:
-            lead = score - plain_best - bank.identity_margin
+            # A sentence naming the rights holder ("the fast blue hedgehog from Sega") needs less lead (`owner_margin`).
+            identity = (
+                np.where(owned, bank.owner_margin, bank.identity_margin) if owned is not None else bank.identity_margin
+            )
+            lead = score - plain_best - identity
             hit = (score >= threshold) & (lead >= 0)
             edges = [
                 np.where(lead >= 0, np.abs(score - threshold), 1.0),
@@ -588,6 +631,7 @@ def analyse_texts(
     # Teaching wording ("the dangers of", "what … does to", "a history lesson") widens what counts as a lesson.
     taught = np.array([bank.teaching_cues is not None and bank.teaching_cues.search(s) is not None for s in unit_texts])
     wanted = np.array([context_for is None or context_for[i] for i, _s in units], dtype=bool)
+    owned = np.array([bank.owners is not None and bank.owners.search(s) is not None for s in unit_texts], dtype=bool)
     strict = _strictness(bank, unit_texts, np.array(glossed, dtype=bool))
     head = load_head(directory) if bank.head_threshold < 1.0 else None
     long_enough = np.array([len(words(u)) >= bank.short_words for u in unit_texts], dtype=bool)
@@ -596,24 +640,38 @@ def analyse_texts(
         vectors = model().embed(unit_texts, exact=True)
         sims = vectors @ bank.exact_matrix().T
         harmful = _head_scores(head, vectors, long_enough)
-        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict, harmful)
+        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict, harmful, owned)
         near = np.array([], dtype=int)
     else:
         vectors = model().embed(unit_texts)
         sims = vectors @ bank.matrix.T
         harmful = _head_scores(head, vectors, long_enough)
-        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict, harmful)
+        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict, harmful, owned)
         near = np.flatnonzero(closeness < bank.exact_band) if model().quantised else np.array([], dtype=int)
     if len(near):
         # int8 embeddings move by a few hundredths of cosine: a sentence that close to a boundary is scored again,
         # exactly, so that the decisions are the fp32 encoder's wherever the fast path could have flipped one.
         exact_vectors = model().embed([unit_texts[u] for u in near], exact=True)
         exact = exact_vectors @ bank.exact_matrix().T
+        sims = sims.copy()
+        sims[near] = exact
         sub_strict = (strict[0][near], strict[1][near])
         sub_harmful = _head_scores(head, exact_vectors, long_enough[near])
         sub_hits, sub_lesson, _ = _decide(
-            bank, policy, categories, exact, cued[near], taught[near], wanted[near], sub_strict, sub_harmful
+            bank,
+            policy,
+            categories,
+            exact,
+            cued[near],
+            taught[near],
+            wanted[near],
+            sub_strict,
+            sub_harmful,
+            owned[near],
         )
+        if harmful is not None and sub_harmful is not None:
+            harmful = harmful.copy()
+            harmful[near] = sub_harmful
         redone = set(near.tolist())
         hits = {key: hit for key, hit in hits.items() if key[0] not in redone}
         hits.update({(int(near[u]), c): hit for (u, c), hit in sub_hits.items()})
@@ -621,6 +679,20 @@ def analyse_texts(
     for lesson_unit in np.flatnonzero(lesson):
         if shown[lesson_unit] not in teaching[units[lesson_unit][0]]:
             teaching[units[lesson_unit][0]].append(shown[lesson_unit])
+    if bank.anchor_score > 0:
+        # A weak hit the head does not back, sharing no content word with its exemplar, matched the framing ("a fun
+        # video for kids about …", "how to …"), not the harm: "make a video explaining fractions for 4th graders".
+        p = harmful if harmful is not None else np.zeros(len(units))
+        hits = {
+            (u, category): (score, column)
+            for (u, category), (score, column) in hits.items()
+            if category in IDENTITY_CATEGORIES
+            or glossed[u]  # a word-by-word gloss rarely shares the exemplar's words; its original is not English
+            or is_foreign(unit_texts[u])
+            or score >= bank.anchor_score
+            or p[u] >= bank.anchor_head
+            or any(anchored(bank, unit_texts[u], bank.texts[c]) for c in _nearest(bank, sims[u], category, 3))
+        }
     best: dict[tuple[int, str], tuple[float, int, int]] = {}
     for (u, category), (score, column) in hits.items():
         key = (units[u][0], category)

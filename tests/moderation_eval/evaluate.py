@@ -40,6 +40,9 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout5 (320), BLIND, round-5 code          | 0.827/0.838 | 1.000/0.900   | 0.847/1.000 | 0.062    | 0.120    |
 | holdout5, BLIND, round-6 code                | 0.849/0.912 | 1.000/0.950   | 0.847/1.000 | 0.062    | 0.060    |
 | holdout4, after round 6 (seen: optimistic)   | 0.940/0.975 | 0.982/0.933   | 0.833/1.000 | 0.025    | 0.080    |
+| holdout6 (320), BLIND, round-6 code          | 0.873/0.863 | 1.000/0.900   | 0.810/0.940 | 0.050    | 0.140    |
+| holdout6, BLIND, round-7 code                | 0.897/0.875 | 1.000/0.933   | 0.887/0.940 | 0.000    | 0.120    |
+| holdout5, after round 7 (seen: optimistic)   | 0.930/1.000 | 1.000/1.000   | 0.926/1.000 | 0.000    | 0.020    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -90,6 +93,28 @@ positives were): with the structural rules off (they were tuned on holdout..hold
 0.912, holdout2's 0.886 -> 0.929, holdout's 0.884 -> 0.907, at no higher FPR; with the rules on every set is at or
 above its round-5 numbers on every column. From P >= 0.99 a head hit needs no lead over the safe exemplars
 (chosen with holdout3).
+
+Round 7: false positives and holdout5's miss areas, by mechanism (moderation/README.md, "Round 7"). (1) Benign senses
+(`normalise.benign_senses`, `moderation/semantic/senses.yaml`): a polysemous harm word with a benign-sense word in its
+sentence and nobody who could be hurt is written neutrally before the harm checks ("kill a process" -> "stop a
+process", "shoot a basketball", "bomb calorimetry", "execute code", "chess attack", "chop with a knife"). (2) Content
+anchors: a harm hit below 0.5 that the head does not raise on its own (P < 0.97) counts only when the sentence shares a
+content word with one of its category's 3 nearest exemplars (framing words — make, video, kids, lesson, how — left
+out); glossed / non-English sentences are exempt. (3) "how to talk to / listen" is help-seeking, not an intent cue.
+(4) PII: the name cue needs a word start (the "im" of "Jim Crow" read as "I'm" was the Jim Crow false positive in
+holdout3/4/5), a name before laws / Act / era / effect / Prize … is not a person, public-figure registry names and ~250
+more historical figures are skipped. (5) Rules: mean content about a pupil named or tagged by class ("X from 3rd
+period", "X aus der 8c", "X de 2ºB") in any of the seven languages, a group depicted as vermin or disease, chemicals
+turned on people, animal cruelty, counterfeiting. (6) Copyright: a named rights holder (Sega, Nintendo, Disney …)
+lowers the identity margin to 0; ~40 characters famous outside English with their names in es/fr/de/it/pt/nl.
+Steered by holdout5 (seen): its row is optimistic. The head was refitted on the changed data only (round-7 benign
+training sentences and awareness safe exemplars were tried and dropped: they cost recall on holdout/holdout4/holdout5).
+Rules on, round 6 -> round 7: unsafe recall holdout4 0.975 -> 0.988, holdout5 0.912 -> 1.000; FPR safe holdout5
+0.062 -> 0.000; FPR hard holdout3 0.020 -> 0.000, holdout4 0.080 -> 0.060, holdout5 0.060 -> 0.020; copyright
+holdout5 0.950 -> 1.000; PII precision up on holdout2..5; every other cell unchanged. Rules off (the fair view of
+the learned layers): unsafe recall unchanged on every set, FPR as above. On 22 fresh sentences written after the
+changes (polysemy, famous names, framing, and the new harm areas), round 6 got 11/14 benign and 6/8 harmful right,
+round 7 13/14 and 8/8 (the miss: a "3 minute video for 2nd graders on how to count" anchored by "card counting").
 """
 
 from __future__ import annotations
@@ -111,8 +136,9 @@ HOLDOUT2 = HERE / "holdout2"  # blind: written by someone who never saw the clas
 HOLDOUT3 = HERE / "holdout3"  # blind as well, written later; measured on round 3 and round 4, never tuned on
 HOLDOUT4 = HERE / "holdout4"  # blind: measured on round 4 and round 5 code, never opened while tuning
 HOLDOUT5 = HERE / "holdout5"  # blind: written by someone who never saw the code or data; measured on round 5 and 6
+HOLDOUT6 = HERE / "holdout6"  # blind as well: measured on round 6 and round 7 code, never opened while tuning
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
-        "holdout5": HOLDOUT5}  # fmt: skip
+        "holdout5": HOLDOUT5, "holdout6": HOLDOUT6}  # fmt: skip
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
