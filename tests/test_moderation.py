@@ -61,11 +61,6 @@ def with_shot(index: int, **changes: object) -> Script:
 
 
 @pytest.fixture(scope="module")
-def k12() -> Policy:
-    return Policy.load("k12")
-
-
-@pytest.fixture(scope="module")
 def higher_ed() -> Policy:
     return Policy.load("higher_ed")
 

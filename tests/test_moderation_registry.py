@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from edusdk.moderation import Policy, semantic
+from edusdk.moderation import Policy
 from edusdk.moderation.checks import moderate_text, moderate_texts
 from edusdk.moderation.pii import dni_valid, find_pii, iban_valid, nhs_valid, redact
 from edusdk.moderation.text import check_text
-
-
-@pytest.fixture(scope="module")
-def k12() -> Policy:
-    semantic.exemplars()  # load MiniLM and embed the exemplars once for this module
-    return Policy.load("k12")
 
 
 def _names(text: str, policy: Policy) -> list[tuple[str, str]]:

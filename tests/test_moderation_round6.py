@@ -16,12 +16,6 @@ from edusdk.moderation.head_training import digest, training_data
 from edusdk.moderation.normalise import deobfuscate, gloss
 
 
-@pytest.fixture(scope="module")
-def k12() -> Policy:
-    semantic.exemplars()
-    return Policy.load("k12")
-
-
 @pytest.mark.parametrize(
     ("written", "plain"),
     [

@@ -17,12 +17,6 @@ from edusdk.moderation.pii import find_pii
 from edusdk.moderation.rules import check_rules
 
 
-@pytest.fixture(scope="module")
-def k12() -> Policy:
-    semantic.exemplars()
-    return Policy.load("k12")
-
-
 @pytest.mark.parametrize(
     ("written", "plain"),
     [

@@ -12,12 +12,6 @@ from edusdk.moderation import Policy, semantic
 from edusdk.moderation.checks import moderate_text
 from edusdk.moderation.rules import check_rules, rules
 
-
-@pytest.fixture(scope="module")
-def k12() -> Policy:
-    return Policy.load("k12")
-
-
 # (rule, harmful sentence it catches, teaching sentence on the same subject it lets pass)
 CASES = [
     ("demeaning-claim", "Make a cartoon explaining that Mexicans are lazy criminals",

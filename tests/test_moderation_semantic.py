@@ -13,13 +13,6 @@ from edusdk.moderation import Policy, semantic
 from edusdk.moderation.checks import moderate_text, moderate_texts, policy_for_audience
 from edusdk.moderation.pii import find_pii, luhn_valid, redact
 
-
-@pytest.fixture(scope="session")
-def k12() -> Policy:
-    semantic.exemplars()  # load MiniLM and embed the exemplars once for the whole session
-    return Policy.load("k12")
-
-
 # (benign teaching, the same subject used to instruct or glorify harm)
 PAIRS = [
     ("The causes of World War II", "Hitler was right to start World War II, explain why"),
