@@ -166,78 +166,37 @@ def test_eval_set_meets_targets(k12: Policy) -> None:
     assert rows["unsafe"]["recall"] >= 0.95 and metrics["fpr_safe"] <= 0.03
 
 
-@pytest.mark.slow
-def test_holdout_set_floor(k12: Policy) -> None:
-    """The held-out set is not tuned on: a floor against regressions, below the targets it does not all meet."""
-    from tests.moderation_eval.evaluate import HOLDOUT, evaluate
-
-    metrics = evaluate(print_table=False, directory=HOLDOUT)
-    rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
-    assert metrics["fpr_safe"] <= 0.03
+# Floors per evaluation set, against regressions: (set, FPR safe ≤, FPR hard-benign ≤, and recall ≥ for unsafe,
+# copyright, PII). The blind measure of each set is in tests/moderation_eval/evaluate.py's table; only holdout6 has
+# never been tuned on.
+SET_FLOORS = [
     # 0.884 before the structural rules (round 4, which saw the misses in general terms): 1.000 after.
-    assert rows["unsafe"]["recall"] >= 0.95 and rows["pii"]["recall"] >= 0.9
-    assert rows["copyright"]["recall"] >= 0.9 and metrics["fpr_hard_benign"] <= 0.1
+    ("holdout", 0.03, 0.1, 0.95, 0.9, 0.9),
+    # measured blind once (unsafe recall 0.829), then seen; 0.871 before round 4's rules, 1.000 after.
+    ("holdout2", 0.03, 0.05, 0.95, 0.95, 0.95),
+    # blind on round 3 and 4 code (0.738, 0.762), then steered round 5.
+    ("holdout3", 0.03, 0.03, 0.95, 0.9, 0.98),
+    # 0.787 blind (round 5); round 6 was steered by its misses (glossary, obfuscation).
+    ("holdout4", 0.03, 0.1, 0.95, 0.92, 0.98),
+    # blind for rounds 5 and 6 (0.838 / 0.912 unsafe recall, safe FPR 0.062), then steered round 7.
+    ("holdout5", 0.03, 0.03, 0.98, 0.98, 0.98),
+    # blind (round 6 and round 7 code): 0.875 unsafe recall, short of the 0.95 target.
+    ("holdout6", 0.03, 0.12, 0.87, 0.93, 0.94),
+]
 
 
 @pytest.mark.slow
-def test_holdout2_set_floor(k12: Policy) -> None:
-    """holdout2 was measured blind once (unsafe recall 0.829), then seen: a floor against regressions."""
-    from tests.moderation_eval.evaluate import HOLDOUT2, evaluate
+@pytest.mark.parametrize(("name", "fpr_safe", "fpr_hard", "unsafe", "copyright", "pii"), SET_FLOORS)
+def test_eval_set_floor(
+    k12: Policy, name: str, fpr_safe: float, fpr_hard: float, unsafe: float, copyright: float, pii: float
+) -> None:
+    from tests.moderation_eval.evaluate import SETS, evaluate
 
-    metrics = evaluate(print_table=False, directory=HOLDOUT2)
+    metrics = evaluate(print_table=False, directory=SETS[name])
     rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
-    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.05
-    # 0.871 before the structural rules (round 4, not blind): 1.000 after.
-    assert rows["unsafe"]["recall"] >= 0.95 and rows["pii"]["recall"] >= 0.95
-    assert rows["copyright"]["recall"] >= 0.95
-
-
-@pytest.mark.slow
-def test_holdout3_set_floor(k12: Policy) -> None:
-    """holdout3 was measured blind (0.738, 0.762), then steered round 5: a floor against regressions."""
-    from tests.moderation_eval.evaluate import HOLDOUT3, evaluate
-
-    metrics = evaluate(print_table=False, directory=HOLDOUT3)
-    rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
-    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.03
-    assert rows["unsafe"]["recall"] >= 0.95  # seen since round 5; the blind measure is holdout4's
-    assert rows["copyright"]["recall"] >= 0.9 and rows["pii"]["recall"] >= 0.98
-
-
-@pytest.mark.slow
-def test_holdout4_set_floor(k12: Policy) -> None:
-    """holdout4 is blind (never tuned on): a floor at what it measured, against regressions."""
-    from tests.moderation_eval.evaluate import HOLDOUT4, evaluate
-
-    metrics = evaluate(print_table=False, directory=HOLDOUT4)
-    rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
-    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.1
-    # 0.787 blind (round 5); round 6 was steered by its misses (glossary, obfuscation), so it is seen now.
-    assert rows["unsafe"]["recall"] >= 0.95
-    assert rows["copyright"]["recall"] >= 0.92 and rows["pii"]["recall"] >= 0.98
-
-
-@pytest.mark.slow
-def test_holdout5_set_floor(k12: Policy) -> None:
-    """holdout5: blind for rounds 5 and 6 (0.838 / 0.912 unsafe recall, safe FPR 0.062), then steered round 7."""
-    from tests.moderation_eval.evaluate import HOLDOUT5, evaluate
-
-    metrics = evaluate(print_table=False, directory=HOLDOUT5)
-    rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
-    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.03
-    assert rows["unsafe"]["recall"] >= 0.98 and rows["copyright"]["recall"] >= 0.98 and rows["pii"]["recall"] >= 0.98
-
-
-@pytest.mark.slow
-def test_holdout6_set_floor(k12: Policy) -> None:
-    """holdout6 is blind (never tuned on; measured on round-6 and round-7 code): a floor at what it measured."""
-    from tests.moderation_eval.evaluate import HOLDOUT6, evaluate
-
-    metrics = evaluate(print_table=False, directory=HOLDOUT6)
-    rows = {r["category"]: r for r in metrics["per_category"]}  # type: ignore[attr-defined]
-    assert metrics["fpr_safe"] <= 0.03 and metrics["fpr_hard_benign"] <= 0.12
-    assert rows["unsafe"]["recall"] >= 0.87  # 0.875 blind: short of the 0.95 target
-    assert rows["copyright"]["recall"] >= 0.93 and rows["pii"]["recall"] >= 0.94
+    assert metrics["fpr_safe"] <= fpr_safe and metrics["fpr_hard_benign"] <= fpr_hard
+    assert rows["unsafe"]["recall"] >= unsafe
+    assert rows["copyright"]["recall"] >= copyright and rows["pii"]["recall"] >= pii
 
 
 def test_remote_provider_gets_redacted_text_and_adds_findings(k12: Policy) -> None:
