@@ -9,6 +9,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; SQLite's own locking still serialises writers
+    fcntl = None  # type: ignore[assignment]
+
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
@@ -34,6 +39,33 @@ def database_url(url: str | None = None) -> str:
     if scheme in ("postgres", "postgresql"):
         return f"postgresql+psycopg://{rest}"
     return value
+
+
+class FileLock:
+    """An exclusive `flock` on the file `path` (created if missing), taken by `with` and released at its end; the file
+    stays open until `close()`, so one process can take it many times. Used beside a SQLite file by processes that
+    must take turns (schema upgrades, ingest workers). A no-op where `fcntl` does not exist.
+
+    Example:
+        >>> lock = FileLock("store.db.migrate.lock")
+        >>> with lock:
+        ...     ...  # no other process holds it here
+        >>> lock.close()
+    """
+
+    def __init__(self, path: str) -> None:
+        self._handle = open(path, "a+b")  # noqa: SIM115 (held until close())
+
+    def __enter__(self) -> None:
+        if fcntl is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        if fcntl is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -49,6 +49,7 @@ from sqlalchemy.engine import make_url
 
 from edusdk._errors import BadInputError, EduSDKError
 from edusdk.analytics.config import AnalyticsConfig
+from edusdk.analytics.connect import FileLock, create_store_engine
 from edusdk.analytics.events import Event, EventError, EventRow, normalize
 from edusdk.analytics.tables import SESSION_COLUMNS, session_totals_sql
 
@@ -151,7 +152,7 @@ class Ingestor:
     """
 
     def __init__(self, engine: Engine, config: AnalyticsConfig, *, write_lock: Any = None) -> None:
-        """`write_lock` (optional, e.g. a multiprocessing lock) is held around each SQLite write transaction:
+        """`write_lock` (optional, e.g. a `connect.FileLock`) is held around each SQLite write transaction:
         writers sharing one hand the database over at once instead of polling for SQLite's lock."""
         self.engine = engine
         self.config = config
@@ -443,30 +444,6 @@ def _split_lines(file: Path, parts: int) -> list[tuple[int, int, int]]:
     return ranges
 
 
-class _FileLock:
-    """An exclusive `flock` on a file beside the database, held around each write transaction by the worker
-    processes of one `ingest_file`, so the write lock passes from one to the next at once (SQLite's own busy
-    handler polls, sleeping up to 100 ms). A no-op where `fcntl` does not exist (SQLite still serialises them)."""
-
-    def __init__(self, path: str) -> None:
-        self._handle = open(path, "a+b")  # noqa: SIM115 (held for the worker's life, closed by close())
-
-    def __enter__(self) -> None:
-        with contextlib.suppress(ImportError):
-            import fcntl
-
-            fcntl.flock(self._handle, fcntl.LOCK_EX)
-
-    def __exit__(self, *_: object) -> None:
-        with contextlib.suppress(ImportError):
-            import fcntl
-
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        self._handle.close()
-
-
 def _run_workers(url: str, config: AnalyticsConfig, file: Path, parts: list[tuple[int, int, int]],
                  batch_size: int) -> IngestResult:  # fmt: skip
     """Ingest each part of `file` in a worker process of its own (`python -m edusdk.analytics.ingest_worker`:
@@ -511,10 +488,8 @@ def _run_workers(url: str, config: AnalyticsConfig, file: Path, parts: list[tupl
 
 def ingest_part(job: dict[str, Any]) -> IngestResult:
     """One worker's part of `Ingestor.ingest_file` (see `_run_workers` for `job`); the tables already exist."""
-    from edusdk.analytics.connect import create_store_engine
-
     engine = create_store_engine(job["url"])
-    lock = _FileLock(job["lock"])
+    lock = FileLock(job["lock"])
     try:
         ingestor = Ingestor(engine, AnalyticsConfig(**job["config"]), write_lock=lock)
         result = IngestResult()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, inspect, text
 
 from edusdk._errors import BadInputError
-from edusdk.analytics.connect import create_store_engine, database_url
+from edusdk.analytics.connect import FileLock, create_store_engine, database_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -99,19 +99,15 @@ def _upgrade_lock(engine: Engine) -> Iterator[None]:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
         return
     database = engine.url.database
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; SQLite's own locking still keeps each migration step atomic
-        fcntl = None  # type: ignore[assignment]
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or fcntl is None:
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.migrate.lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
+    lock = FileLock(f"{database}.migrate.lock")
+    try:
+        with lock:
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        lock.close()
 
 
 def ensure_current(engine: Engine) -> str | None:
