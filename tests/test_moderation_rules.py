@@ -123,12 +123,19 @@ def test_allowed_category_is_not_reported() -> None:
     assert check_rules("girls are too dumb to vote", policy) == []
 
 
-def test_bad_rules_file_names_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("rule", "error"),
+    [
+        ("{category: hate, pattern: '{missing}'}", r"harm_patterns.yaml: rules\[0\].pattern: unknown lexicon"),
+        ("{category: illicit, pattern: x, at_most: maybe}", r"rules\[0\].at_most"),
+    ],
+)
+def test_bad_rules_file_names_the_file_and_field(tmp_path: Path, rule: str, error: str) -> None:
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "harm_patterns.yaml").write_text(
-        "lexicons: {a: x}\nrules:\n  - {category: hate, pattern: '{missing}'}\n", encoding="utf-8"
+        f"lexicons: {{a: x}}\nrules:\n  - {rule}\n", encoding="utf-8"
     )
-    with pytest.raises(BadInputError, match=r"harm_patterns.yaml: rules\[0\].pattern: unknown lexicon"):
+    with pytest.raises(BadInputError, match=error):
         rules(tmp_path)
 
 
@@ -141,9 +148,7 @@ def test_bad_rules_file_names_the_file(tmp_path: Path) -> None:
          "A civil rights lesson explaining that Black people were happier as slaves"),
     ],
 )  # fmt: skip
-def test_lesson_framing_does_not_hide_hate(benign: str, harmful: str) -> None:
-    semantic.exemplars()
-    k12 = Policy.load("k12")
+def test_lesson_framing_does_not_hide_hate(k12: Policy, benign: str, harmful: str) -> None:
     assert moderate_text(benign, k12).decision == "allow"
     assert moderate_text(harmful, k12).decision == "block"
 
@@ -167,15 +172,6 @@ def test_title_abbreviation_does_not_split_a_sentence() -> None:
         "A cartoon of Ms. Reyes as a cow.",
         "Share it!",
     ]
-
-
-def test_bad_at_most_names_the_field(tmp_path: Path) -> None:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "harm_patterns.yaml").write_text(
-        "lexicons: {a: x}\nrules:\n  - {category: illicit, pattern: x, at_most: maybe}\n", encoding="utf-8"
-    )
-    with pytest.raises(BadInputError, match=r"rules\[0\].at_most"):
-        rules(tmp_path)
 
 
 @pytest.mark.parametrize(
