@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -165,6 +167,42 @@ def test_the_fast_path_gives_exactly_the_full_paths_row_or_reason(
     except EventError as exc:
         fast = str(exc)
     assert fast == _full_path(obj, monkeypatch)
+
+
+LINE_CASES = [
+    b'{"video_time": 1e999}',  # out of range for msgspec, inf for json: the full path decides
+    b'{"video_time": NaN}',
+    b'{"video_time": 1, "video_time": 2}',  # json keeps the last value
+    b'{"lesson_id": "caf\xc3\xa9", "video_time": 4}',
+    b'{"lesson_id": "caf\\u00e9", "video_time": 4}',
+    b'{"student_id": "\xff\xfe", "video_time": 4}',  # not UTF-8
+    b'{"id": null, "video_time": 4}',
+    b'{"id": 7, "video_time": 4}',
+    b'{"lesson_id": "' + b"x" * 129 + b'", "video_time": 4}',
+]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [json.dumps({**BASE, **case}).encode() for case in FAST_CASES if "nan" not in repr(case)]
+    + [json.dumps(BASE)[:-1].encode() + b", " + case[1:] for case in LINE_CASES],
+)
+def test_the_line_fast_path_gives_the_full_paths_row_or_leaves_the_line_to_it(line: bytes) -> None:
+    """`normalize_line` (msgspec) either gives exactly the row of `normalize(json.loads(line))` or declines;
+    it never accepts what the full path rejects, and it takes every well-formed plain event."""
+    row = events_module.normalize_line(line + b"\n", CONFIG)
+    plain = json.loads(line.decode("utf-8", errors="replace"))  # as ingest_file reads a line the fast path left
+    try:
+        full: Any = normalize(plain, CONFIG)
+    except EventError as exc:
+        full = str(exc)
+    if row is not None:
+        assert row == full
+    utf8 = b"\xff" not in line  # a line that is not UTF-8 is read with replacement characters, by the full path
+    if utf8 and isinstance(full, events_module.EventRow) and set(plain) <= set(BASE) | {"video_time", "id"}:
+        finite = all(isinstance(v, int | float) and math.isfinite(v) for k, v in plain.items() if "time" in k)
+        if finite and not isinstance(plain.get("video_time"), bool):
+            assert row == full, "a well-formed plain event must take the fast path"
 
 
 def test_rows_carry_the_integer_keys_of_their_statement_and_student() -> None:

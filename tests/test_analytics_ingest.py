@@ -18,6 +18,7 @@ from test_analytics_support import CONFIG, event, register, watch
 from edusdk.analytics import Analytics
 from edusdk.analytics import events as events_module
 from edusdk.analytics.events import to_xapi
+from edusdk.analytics.privacy import rebuild_sessions
 
 analytics, pg_schema_engine = support.analytics, support.pg_schema_engine  # the shared fixtures
 
@@ -227,6 +228,30 @@ def test_killing_a_writer_mid_batch_loses_no_acknowledged_event(tmp_path: Path) 
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         assert store.record(watch("after", "x", 0, 1)).stored == 2  # the lock was released by the kill
+
+
+def test_session_totals_kept_at_ingest_equal_those_rebuilt_from_the_events(analytics: Analytics) -> None:
+    """Session totals are summed per batch (SQLite: while staging, outside the write lock), merged into the stored
+    ones, and summed again when part of a batch was already stored; they must equal a rebuild from the events. The
+    15,001-row write also takes SQLite's manual-checkpoint path (writes of 10,000 rows or more)."""
+    plain = [e for i in range(5000) for e in watch(f"s{i % 50}", f"a{i % 700}", i % 40, i % 40 + 5, 3 * i, f"L{i % 3}")]
+    other = []  # rows with optional fields: staged through the full-width INSERT, in the same batches
+    for i in range(0, 5000, 3):
+        lesson, student, session = f"L{i % 3}", f"s{i % 50}", f"a{i % 700}"
+        other += [
+            event("seek", student, session, None, 3 * i + 1, lesson, **{"from": float(i % 40 + 5), "to": 1.0}),
+            event("complete", student, session, 44.0, 3 * i + 2, lesson, progress=1.0),
+            event("rate", student, session, None, 3 * i + 2, lesson, rating=4),
+        ]
+    first = analytics.record(plain[:2500], batch_size=1000)
+    both = analytics.record(plain + other)
+    assert (first.stored, both.stored, both.duplicates, both.rejected) == (2500, 12501, 2500, 0)
+    sql = text("SELECT lesson_id, session_id, student, done, reach, plays, watch, first_ts FROM analytics_sessions")
+    with analytics.engine.begin() as conn:
+        kept = sorted(map(tuple, conn.execute(sql)))
+        rebuild_sessions(conn)
+        rebuilt = sorted(map(tuple, conn.execute(sql)))
+    assert len(kept) == 2100 and kept == rebuilt
 
 
 def test_a_file_split_between_worker_processes_gives_what_one_process_gives(tmp_path: Path) -> None:
