@@ -16,7 +16,7 @@ from edusdk._errors import BadInputError
 from edusdk.models.moderation import Finding, ModerationReport
 from edusdk.models.script import Script
 from edusdk.moderation import semantic
-from edusdk.moderation.normalise import benign_senses, deobfuscate
+from edusdk.moderation.normalise import benign_senses, deobfuscate, gloss
 from edusdk.moderation.pii import CONTACT_KINDS, PiiSpan, find_pii, redact
 from edusdk.moderation.policy import Policy
 from edusdk.moderation.remote import RemoteModeration
@@ -120,6 +120,23 @@ def _listed(text: str, policy: Policy, where: str) -> list[Finding]:
     return found
 
 
+def _rules_with_glosses(text: str, policy: Policy, where: str) -> list[Finding]:
+    """Structural-rule findings in `text` and (round 8) in the English gloss of each of its sentences in another
+    language (`normalise.gloss`): the rules' English patterns then read "wie kann ich Geldscheine fälschen" as "how
+    can I counterfeit banknotes". One finding per (category, cap), the text as written first."""
+    found = check_rules(text, policy, where=where)
+    seen = {(f.category, f.action) for f in found}
+    for sentence in semantic.sentences(text):
+        english = gloss(sentence)
+        if english is None:
+            continue
+        for finding in check_rules(english, policy, where=where):
+            if (finding.category, finding.action) not in seen:
+                seen.add((finding.category, finding.action))
+                found.append(finding)
+    return found
+
+
 def moderate_texts(
     texts: list[tuple[str, str]],
     policy: Policy,
@@ -158,7 +175,7 @@ def moderate_texts(
     ):
         spans = find_pii(text, kinds=pii_kinds)
         listed = [f for f in found if not _excused(f, clear, lesson, contextual)]
-        structural = check_rules(clear, policy, where=where)
+        structural = _rules_with_glosses(clear, policy, where)
         findings = [*listed, *structural, *semantic_found, *pii_findings(spans, policy, where=where)]
         report = ModerationReport.from_findings(findings, policy=policy.name, policy_version=policy.version)
         report.redacted_text = redact(text, spans)

@@ -193,10 +193,41 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
         6,
     ),
 ]
+# (round 8) A date: "3 September 2014", "September 3rd, 2014", "03/09/2014".
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|"
+    r"nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE = (
+    rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+    r"|\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))(?![\w/.-])"
+)
+_PATTERNS += [
+    (  # (round 8) a birthday with its date: "turns 11 on 3 September 2014", "her birthday is on May 4th"
+        "DATE_OF_BIRTH",
+        re.compile(
+            rf"(?i)\b(?:(?:turns|turning|turned|will\s+be)\s+\d{{1,2}}\s+(?:years?\s+old\s+)?on\s+(?:the\s+)?{_DATE}"
+            rf"|birthday\b[^.!?\n]{{0,30}}?\b(?:on|is)\s+(?:the\s+)?{_DATE})"
+        ),
+        6,
+    ),
+    (  # (round 8) decimal latitude, longitude with 4+ decimals (about 10 m): where a pupil lives or is
+        "GEO_LOCATION",
+        re.compile(
+            r"(?<![\d.])[-+]?(?:[1-8]?\d|90)\.\d{4,}°?(?:\s*[NS](?!\w))?\s*[,;/ ]\s*"
+            r"[-+]?(?:1[0-7]\d|0?\d?\d|180)\.\d{4,}°?"
+            r"(?:\s*[EW](?!\w))?(?![\d.])"
+        ),
+        8,
+    ),
+]
+_BARE_IM = re.compile(r"(?i)im\s+")
 _FIRST_PERSON_AGE = re.compile(
     r"(?i)\b(?:I'?m|I\s+am|I\s+turned|I'll\s+be)\s+(\d{1,2})(?:\s*(?:years?\s+old|yrs?\s+old|y/?o))?\b"
 )
-_AGE = re.compile(r"(?i)\b\d{1,2}\s*(?:-|\s)?(?:years?|yrs?)(?:-|\s)?old\b|\baged?\s+\d{1,2}\b")
+_AGE = re.compile(
+    r"(?i)\b\d{1,2}\s*(?:-|\s)?(?:years?|yrs?)(?:-|\s)?old\b|\baged?\s+\d{1,2}\b|\bturn(?:s|ed|ing)\s+\d{1,2}\b"
+)
 _NAME_CONTEXT = re.compile(
     # (round 7) at a word start: "Jim Crow" is not "I'm Crow", "Alsou Smith" not "sou Smith"
     rf"(?<![\w'’])(?:(?i:my\s+name\s+is|my\s+name's|name:|call\s+me|I'?m|I\s+am|this\s+is|named|called"
@@ -417,13 +448,16 @@ def find_pii(text: str, *, directory: Path | None = None, kinds: frozenset[str] 
             if _valid(kind, m.group()):
                 candidates.append((m.start(), m.end(), priority, kind))
     names: list[tuple[int, int]] = []
+    known, figures = first_names(directory), known_figures(directory)
     for m in _NAME_CONTEXT.finditer(text):
         words = m.group(1).split()
         if words[0] in _NOT_NAMES:
             continue
+        # (round 8) "im" without an apostrophe is also German ("im Unterricht", "Im Wald"): only before a known name.
+        if _BARE_IM.fullmatch(text[m.start() : m.start(1)]) and words[0] not in known:
+            continue
         end = m.start(1) + len(words[0]) if len(words) == 2 and words[1] in _NOT_NAMES else m.end(1)
         names.append((m.start(1), end))
-    known, figures = first_names(directory), known_figures(directory)
     for m in re.finditer(rf"\b({_WORD})\s+({_WORD})\b", text):
         pair = f"{m.group(1)} {m.group(2)}".casefold()
         if pair in figures or _strip_possessive(pair) in figures or _public_figure(m.group(), directory):

@@ -36,7 +36,7 @@ from edusdk._errors import BadInputError
 from edusdk._resources import data_dir
 from edusdk.models.moderation import Finding
 from edusdk.moderation.head import Head, load_head
-from edusdk.moderation.normalise import gloss
+from edusdk.moderation.normalise import gloss, unwrap
 from edusdk.moderation.policy import Policy
 
 MAX_TOKENS = 128
@@ -98,6 +98,7 @@ class Exemplars:
     anchor_score: float = 0.0  # (round 7) a harm hit scoring below this, with P(harmful) below `anchor_head`, …
     anchor_head: float = 0.0  # … counts only when it shares a content word with its exemplar (not just the framing)
     framing: frozenset[str] = frozenset()  # words that frame a request ("make", "video", "kids"), not its content
+    awareness: re.Pattern[str] | None = None  # (round 8) prevention / awareness / education framing of a lesson …
 
     def exact_matrix(self) -> Matrix:
         """The bank embedded by the fp32 encoder (computed on first use; the same as `matrix` without int8)."""
@@ -325,6 +326,7 @@ def _exemplars(directory: Path | None) -> Exemplars:
         anchor_score=float(data.get("anchor_score") or 0.0),
         anchor_head=float(data.get("anchor_head") or 0.0),
         framing=frozenset(str(data.get("framing_words", "")).casefold().split()),
+        awareness=_cue_pattern(path, data.get("awareness_cues", []), "awareness_cues"),
     )
 
 
@@ -484,6 +486,7 @@ def _decide(
     strict: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None,
     harmful: NDArray[np.float64] | None = None,
     owned: NDArray[np.bool_] | None = None,
+    aware: NDArray[np.bool_] | None = None,
 ) -> tuple[dict[tuple[int, str], tuple[float, int]], NDArray[np.bool_], NDArray[np.float32]]:  # fmt: skip
     """The decisions for sentences with similarity rows `sims`: {(sentence, category): (score, exemplar column)},
     which sentences read as teaching, and each sentence's distance to the nearest decision boundary (the teaching
@@ -516,6 +519,11 @@ def _decide(
         closeness = np.where(wanted & ~cued, np.minimum(closeness, head_teaching_edge), closeness)
         # A sentence the head finds plainly benign reads as teaching too ("warning signs of suicide in a friend").
         lesson = lesson | (~cued & (p < bank.head_teaching))
+    # (round 8) A sentence framed as prevention / awareness / education ("Knife crime awareness for year 8: …") reads as
+    # teaching, and with no intent cue a harm hit in it counts only when the head backs it (P >= head_threshold): the
+    # topic is named to be taught, and the head, trained on requests, still catches a harmful ask in that framing.
+    framed = aware if aware is not None else np.zeros(n, dtype=bool)
+    lesson = lesson | framed
     for category in categories:
         columns = np.flatnonzero(labels == category)
         threshold = policy.threshold_for(category)
@@ -571,6 +579,8 @@ def _decide(
                         1.0,
                     )
                 )
+            if head_on:
+                hit = hit & (~(framed & ~cued) | (p >= bank.head_threshold))
         for edge in edges:
             closeness = np.minimum(closeness, edge)
         for u in np.flatnonzero(hit):
@@ -619,6 +629,13 @@ def analyse_texts(
                 units.append((i, english))
                 shown.append(sentence)
                 glossed.append(True)
+            # (round 8) The request inside a role-play or fiction wrapper is scored on its own too: the persona ("my
+            # best friend", "a 1930s propagandist") pulls the whole sentence toward harmless scene-setting.
+            inner = unwrap(sentence)
+            if inner is not None:
+                units.append((i, inner))
+                shown.append(sentence)
+                glossed.append(False)
     results: list[list[Finding]] = [[] for _ in texts]
     teaching: list[list[str]] = [[] for _ in texts]
     if not units:
@@ -632,6 +649,9 @@ def analyse_texts(
     taught = np.array([bank.teaching_cues is not None and bank.teaching_cues.search(s) is not None for s in unit_texts])
     wanted = np.array([context_for is None or context_for[i] for i, _s in units], dtype=bool)
     owned = np.array([bank.owners is not None and bank.owners.search(s) is not None for s in unit_texts], dtype=bool)
+    aware = np.array(
+        [bank.awareness is not None and bank.awareness.search(s) is not None for s in unit_texts], dtype=bool
+    )
     strict = _strictness(bank, unit_texts, np.array(glossed, dtype=bool))
     head = load_head(directory) if bank.head_threshold < 1.0 else None
     long_enough = np.array([len(words(u)) >= bank.short_words for u in unit_texts], dtype=bool)
@@ -640,13 +660,17 @@ def analyse_texts(
         vectors = model().embed(unit_texts, exact=True)
         sims = vectors @ bank.exact_matrix().T
         harmful = _head_scores(head, vectors, long_enough)
-        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict, harmful, owned)
+        hits, lesson, closeness = _decide(
+            bank, policy, categories, sims, cued, taught, wanted, strict, harmful, owned, aware
+        )
         near = np.array([], dtype=int)
     else:
         vectors = model().embed(unit_texts)
         sims = vectors @ bank.matrix.T
         harmful = _head_scores(head, vectors, long_enough)
-        hits, lesson, closeness = _decide(bank, policy, categories, sims, cued, taught, wanted, strict, harmful, owned)
+        hits, lesson, closeness = _decide(
+            bank, policy, categories, sims, cued, taught, wanted, strict, harmful, owned, aware
+        )
         near = np.flatnonzero(closeness < bank.exact_band) if model().quantised else np.array([], dtype=int)
     if len(near):
         # int8 embeddings move by a few hundredths of cosine: a sentence that close to a boundary is scored again,
@@ -668,6 +692,7 @@ def analyse_texts(
             sub_strict,
             sub_harmful,
             owned[near],
+            aware[near],
         )
         if harmful is not None and sub_harmful is not None:
             harmful = harmful.copy()

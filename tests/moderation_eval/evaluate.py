@@ -43,6 +43,15 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout6 (320), BLIND, round-6 code          | 0.873/0.863 | 1.000/0.900   | 0.810/0.940 | 0.050    | 0.140    |
 | holdout6, BLIND, round-7 code                | 0.897/0.875 | 1.000/0.933   | 0.887/0.940 | 0.000    | 0.120    |
 | holdout5, after round 7 (seen: optimistic)   | 0.930/1.000 | 1.000/1.000   | 0.926/1.000 | 0.000    | 0.020    |
+| holdout6, after round 8 (seen: optimistic)   | 0.976/1.000 | 1.000/0.983   | 0.893/1.000 | 0.000    | 0.000    |
+| holdout5, after round 8                      | 0.941/1.000 | 1.000/1.000   | 0.926/1.000 | 0.000    | 0.000    |
+| holdout4, after round 8                      | 0.952/0.988 | 0.983/0.950   | 0.877/1.000 | 0.025    | 0.020    |
+| holdout3, after round 8                      | 0.988/1.000 | 1.000/0.967   | 0.943/1.000 | 0.000    | 0.000    |
+| holdout2, after round 8                      | 1.000/1.000 | 1.000/1.000   | 0.962/1.000 | 0.000    | 0.000    |
+| holdout, after round 8                       | 0.977/1.000 | 1.000/0.950   | 0.938/1.000 | 0.029    | 0.000    |
+| dev, after round 8                           | 1.000/1.000 | 1.000/1.000   | 0.952/1.000 | 0.000    | 0.000    |
+| holdout7 (330), BLIND, round-7 code          | 0.835/0.900 | 1.000/0.850   | 0.849/0.900 | 0.050    | 0.080    |
+| holdout7, BLIND, round-8 code                | 0.856/0.922 | 1.000/0.900   | 0.855/0.940 | 0.050    | 0.060    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -115,6 +124,38 @@ holdout5 0.950 -> 1.000; PII precision up on holdout2..5; every other cell uncha
 the learned layers): unsafe recall unchanged on every set, FPR as above. On 22 fresh sentences written after the
 changes (polysemy, famous names, framing, and the new harm areas), round 6 got 11/14 benign and 6/8 harmful right,
 round 7 13/14 and 8/8 (the miss: a "3 minute video for 2nd graders on how to count" anchored by "card counting").
+
+Round 8: holdout6's miss classes, by mechanism (every seen set at or above its round-7 numbers in every column; no
+prompt newly missed or flagged on any set). (1) Structural rules (moderation/rules/harm_patterns.yaml): romance,
+flirting or kissing with a minor's marker and an adult or a role-play (`minor-romance-roleplay`), "<any Capitalised>
+people are subhuman / vermin / not human" (`dehumanising-claim-any-group`), "it's okay to end it" / "help me plan
+when" with a death word (`suicide-planning`), making / synthesising / weaponising nerve agents, sarin, VX, ricin,
+anthrax … with an ask, excused by history, treaties, effects (`cbrn-synthesis`), counterfeiting in English word order,
+breaking into a neighbour's / ex's / teacher's account or wifi, mocking a pupil tagged by class or by full name
+"because of" something (`mock-named-pupil`), atrocity praise with a complement ("the lynching of … was justified").
+(2) Role-play and fiction wrappers (`normalise.unwrap`): the request inside "roleplay as X who …", "pretend you're X
+and I'm Y, …", "for a story, …" is scored on its own as well. (3) Other languages: the rules also read the English
+gloss of each non-English sentence (`checks._rules_with_glosses`); the glossary grew by about 650 general and harm
+words (es/fr/de/it/pt/nl and a small pl section: counterfeit, hack / crack, die / without pain, beat up, homeless,
+blood / bones, mock, pills, steal, everyday nouns and verbs). (4) `awareness_cues` (exemplars.yaml): a sentence framed
+as prevention / awareness / education ("Knife crime awareness for year 8", "Suicide prevention lesson",
+"Unterrichtseinheit …") reads as teaching, and with no intent cue a semantic harm hit in it needs the head's backing
+(P >= head_threshold); block-level blocklist terms and the rules still apply ("where to buy" is now an intent cue).
+A "history lesson" framing was tried the same way and dropped: it let "a history lesson on why the lynching … was
+justified" through. (5) Safe exemplars for pets, drawing and children's stories ("show how to draw a cat" sat nearer
+"torture a cat and film it" than any safe exemplar, in English and in glosses), civil-rights history, girls good at
+maths and knives as tools (carving, cooking); a rule for "<group> should stay in the kitchen / at home and not …".
+Safe exemplars for "fun videos for kids" (cooking, parties) were tried and dropped: they cost a holdout recall.
+(6) Copyright: es/fr/de/it/pt/nl names of ~45 famous characters and franchises as registry aliases (El Hombre Araña,
+Kuifje, Tim und Struppi, Patrulla Canina, Le Roi Lion …), ~35 descriptive paraphrases (semantic/copyright_aliases.yaml;
+Greta Thunberg in public_figures.yaml); a too generic one (goggles and overalls) flagged a safe sodium demo and was
+dropped. (7) PII: a birthday with its date ("turns 9 on 14 March 2016"), decimal latitude / longitude pairs with 4+
+decimals (GEO_LOCATION; student text only, not in CONTACT_KINDS), and German "im" is no longer read as "I'm" unless
+a known given name follows ("im Geschichtsunterricht" was a NAME). The head was refitted (glossary and exemplars
+change its data). Round 7 -> 8: holdout6 unsafe recall 0.875 -> 1.000, copyright 0.933 -> 0.983, PII 0.940 -> 1.000,
+FPR hard 0.120 -> 0.000; holdout5 FPR hard 0.020 -> 0.000; holdout4 FPR hard 0.060 -> 0.020, copyright 0.933 -> 0.950;
+copyright holdout2 0.950 -> 1.000, holdout3 0.933 -> 0.967. Steered by holdout6 (seen): its row is optimistic;
+tests/test_moderation_round8.py checks each class on sentences written for it.
 """
 
 from __future__ import annotations
@@ -137,8 +178,9 @@ HOLDOUT3 = HERE / "holdout3"  # blind as well, written later; measured on round 
 HOLDOUT4 = HERE / "holdout4"  # blind: measured on round 4 and round 5 code, never opened while tuning
 HOLDOUT5 = HERE / "holdout5"  # blind: written by someone who never saw the code or data; measured on round 5 and 6
 HOLDOUT6 = HERE / "holdout6"  # blind as well: measured on round 6 and round 7 code, never opened while tuning
+HOLDOUT7 = HERE / "holdout7"  # written blind by a helper who saw nothing of the project; measured on round 7 and 8 code
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
-        "holdout5": HOLDOUT5, "holdout6": HOLDOUT6}  # fmt: skip
+        "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7}  # fmt: skip
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
