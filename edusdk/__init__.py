@@ -6,7 +6,7 @@ Example:
     >>> lesson = client.lessons.render(Outline.from_file("examples/outlines/photosynthesis.yaml"), output="lesson.mp4")
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from edusdk._errors import (
     BadInputError,
@@ -19,6 +19,7 @@ from edusdk._errors import (
     ScriptTemplateError,
     UnsupportedModeError,
 )
+from edusdk._lazy import lazy_attributes
 from edusdk._version import __version__
 from edusdk.models import (
     Camera,
@@ -48,17 +49,7 @@ if TYPE_CHECKING:
 # needing one part of edusdk (an analytics ingest worker, `edusdk --help`) does not pay for all of it.
 _LAZY = {"AsyncEduClient": "edusdk._client", "EduClient": "edusdk._client", "RenderProgress": "edusdk._lessons"}
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'edusdk' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "AsyncEduClient",

@@ -6,8 +6,9 @@ Example:
     ...     lessons = store.list_lessons()
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from edusdk._lazy import lazy_attributes
 from edusdk.analytics.config import AnalyticsConfig
 from edusdk.analytics.connect import create_store_engine, database_url
 from edusdk.analytics.events import Event, EventError, from_xapi, to_xapi
@@ -19,20 +20,10 @@ if TYPE_CHECKING:
     from edusdk.analytics.store import AnalyticsStore
 
 # The service and the store (metrics, A/B tests, recommendations: numpy and the lesson models) are imported on first
-# use, so that an ingest worker process (`python -m edusdk.analytics.ingest_worker`) starts in half the time.
+# use, so that an ingest worker process (`python -m edusdk.analytics.ingest_worker`) starts sooner (0.73 → 0.60 s).
 _LAZY = {"Analytics": "edusdk.analytics.service", "AnalyticsStore": "edusdk.analytics.store"}
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'edusdk.analytics' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "Analytics",
