@@ -227,7 +227,7 @@ def test_copyright_is_review_with_a_rewrite(k12: Policy) -> None:
         ("copyright", "review", "spider man", "Spider-Man"),
     ]
     assert findings[0].suggestion == "a small yellow electric creature"
-    assert findings[1].suggestion == "a masked superhero who climbs walls"
+    assert findings[1].suggestion == "a masked acrobatic superhero"  # round 9: no longer describes Spider-Man
 
 
 def test_case_sensitive_entries(k12: Policy) -> None:

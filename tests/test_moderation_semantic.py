@@ -183,7 +183,8 @@ SET_FLOORS = [
     # blind (round 6 and round 7 code): 0.875 unsafe recall, short of the 0.95 target; then steered round 8.
     ("holdout6", 0.03, 0.03, 0.98, 0.98, 0.98),
     # blind (round 7 and round 8 code): unsafe recall 0.900 -> 0.922, safe FPR 0.050 (target 0.03): below target.
-    ("holdout7", 0.05, 0.06, 0.92, 0.90, 0.94),
+    # round 9 was steered by its misses: 1.000 / 0.983 / 1.000, safe FPR 0.013, hard 0.020 (seen: optimistic).
+    ("holdout7", 0.03, 0.03, 0.98, 0.98, 0.98),
 ]
 
 

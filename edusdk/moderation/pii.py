@@ -164,7 +164,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
         "HANDLE",
         re.compile(
             rf"(?<![\w@.])@[A-Za-z0-9_][A-Za-z0-9_.]{{2,29}}\b|(?i:\b(?:my\s+)?(?:{_SOCIAL})(?:\s+(?:name|id|account|tag))?)"
-            rf"\s*(?:is|:|=|-)?\s*@?(?=[A-Za-z0-9_.]*[\d_.])[A-Za-z0-9_][A-Za-z0-9_.]{{2,29}}\b"
+            # (round 9) a dot counts as a handle's mark only inside it: "the steam engine." is not a Steam handle
+            rf"\s*(?:is|:|=|-)?\s*@?(?=[A-Za-z0-9_.]*(?:[\d_]|\.\w))[A-Za-z0-9_][A-Za-z0-9_.]{{2,29}}\b"
         ),
         5,
     ),
@@ -221,6 +222,32 @@ _PATTERNS += [
         8,
     ),
 ]
+# (round 9) Student text in Chinese and Arabic: mobile numbers written without separators (China 1[3-9] + 9 digits,
+# Saudi 05 + 8 digits, with or without the country code), addresses (路 / 街 … 号, 室; شارع + number), a name after
+# "我叫" / "我的名字是" / "اسمي", an age ("10岁", "عمري 11 سنة"), and degree-minute-second coordinates.
+_MOBILE = r"(?:\+?86[\s-]?)?1[3-9]\d{9}|(?:\+?966[\s-]?5|05)\d{8}"
+_PATTERNS += [
+    ("PHONE", re.compile(rf"(?<![\d+])(?:{_MOBILE})(?!\d)"), 6),
+    (
+        "ADDRESS",
+        re.compile(
+            r"[\u4e00-\u9fff]{1,12}(?:路|街|道|巷|大道|胡同)\d{1,5}号(?:\d{1,4}(?:单元|栋|号楼|楼))?(?:\d{1,5}(?:室|号房))?"
+        ),
+        6,
+    ),
+    ("ADDRESS", re.compile(r"(?:شارع|حي|طريق)\s+[\u0621-\u064a]+(?:\s+[\u0621-\u064a]+)?\s+\d{1,5}"), 6),
+    ("NAME", re.compile(r"(?<=我叫)[\u4e00-\u9fff]{2,4}|(?<=我的名字是)[\u4e00-\u9fff]{2,4}"), 4),
+    ("NAME", re.compile(r"(?<=اسمي )[\u0621-\u064a]+(?:\s+[\u0621-\u064a]+)?"), 4),
+    ("AGE", re.compile(r"\d{1,2}\s?(?:岁|歲)|عمري\s+\d{1,2}(?:\s+(?:سنة|عاما|عامًا|سنوات))?"), 3),
+    (
+        "GEO_LOCATION",
+        re.compile(
+            r"(?<!\d)(?:[1-8]?\d|90)°\s?[0-5]?\d['′]\s?(?:[0-5]?\d(?:\.\d+)?(?:\"|″|''))?\s?[NS]\s*[,;/ ]?\s*"
+            r"(?:1[0-7]\d|0?\d?\d|180)°\s?[0-5]?\d['′]\s?(?:[0-5]?\d(?:\.\d+)?(?:\"|″|''))?\s?[EW](?!\w)"
+        ),
+        8,
+    ),
+]
 _BARE_IM = re.compile(r"(?i)im\s+")
 _FIRST_PERSON_AGE = re.compile(
     r"(?i)\b(?:I'?m|I\s+am|I\s+turned|I'll\s+be)\s+(\d{1,2})(?:\s*(?:years?\s+old|yrs?\s+old|y/?o))?\b"
@@ -261,22 +288,30 @@ def _strip_possessive(pair: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _public_figure_names(directory: Path | None = None) -> frozenset[str]:
-    """The full names of `blocklists/public_figures.yaml` (terms and aliases of two words or more), casefolded: a
-    public figure named in a prompt is a likeness question (`public_figure`), not a pupil's personal data."""
+    """The full names of `blocklists/public_figures.yaml` and (round 9) `blocklists/copyright.yaml` (terms and aliases
+    of two words or more), casefolded: a public figure or a famous character named in a prompt is a likeness or
+    copyright question ("Hermione Granger"), not a pupil's personal data."""
     root = directory if directory is not None else data_dir("moderation")
-    path = root / "blocklists" / "public_figures.yaml"
-    if not path.is_file():
-        return frozenset()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out: set[str] = set()
-    for entries in (data.get("categories") or {}).values():
+    for name in ("public_figures.yaml", "copyright.yaml"):
+        path = root / "blocklists" / name
+        if path.is_file():
+            out |= _registry_names(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return frozenset(out)
+
+
+def _registry_names(data: dict[str, object]) -> set[str]:
+    """The casefolded first two words of every term and alias of two words or more in one registry file."""
+    out: set[str] = set()
+    categories = data.get("categories")
+    for entries in (categories if isinstance(categories, dict) else {}).values():
         for entry in entries or []:
             if isinstance(entry, dict):
                 for name in [entry.get("term", ""), *(entry.get("aliases") or [])]:
                     words = str(name).split()
                     if len(words) >= 2:
                         out.add(" ".join(words[:2]).casefold())
-    return frozenset(out)
+    return out
 
 
 def _public_figure(pair: str, directory: Path | None) -> bool:
@@ -423,6 +458,8 @@ def _valid(kind: str, text: str) -> bool:
         return digits > 0  # a street name alone ("Place Value", "Via Appia") is not an address
     if kind == "PHONE":
         # 9+ digits, and not a plain year range or a big number written without separators in a sentence
+        if re.fullmatch(_MOBILE, text):  # (round 9) a Chinese or Saudi mobile number needs no separators
+            return True
         return 9 <= digits <= 15 and not re.fullmatch(r"\d{4}[-–]\d{4}", text) and not re.fullmatch(r"\d{9,}", text)
     return True
 

@@ -427,6 +427,15 @@ def anchored(bank: Exemplars, sentence: str, exemplar: str) -> bool:
     return bool(content_stems(sentence, bank.framing) & content_stems(exemplar, bank.framing))
 
 
+def _translated_content(bank: Exemplars, sentence: str, english: str) -> bool:
+    """Whether the gloss `english` of `sentence` holds a content word (not a framing word, 3+ letters) that the glossary
+    put there, i.e. one not already in the sentence as written."""
+    written = {w.casefold() for w in words(sentence)}
+    return any(
+        len(w) >= 3 and w not in bank.framing and w not in written for w in (x.casefold() for x in words(english))
+    )
+
+
 def _nearest(bank: Exemplars, row: Matrix, category: str, k: int) -> list[int]:
     """The columns of the `k` exemplars of `category` nearest to a sentence with similarity row `row`."""
     columns = np.flatnonzero(np.array(bank.labels) == category)
@@ -616,6 +625,7 @@ def analyse_texts(
     units: list[tuple[int, str]] = []
     shown: list[str] = []  # the sentence as written (a gloss unit stands for its original sentence)
     glossed: list[bool] = []
+    foreign_raw: list[bool] = []  # (round 9) a sentence in another language, scored as written (it also has a gloss)
     for i, (_where, text) in enumerate(texts):
         for sentence in sentences(text):
             # A sentence in another language is scored as its English gloss (the encoder is English), and as written
@@ -625,10 +635,14 @@ def analyse_texts(
                 units.append((i, sentence))
                 shown.append(sentence)
                 glossed.append(False)
+                foreign_raw.append(english is not None)
             if english is not None:
                 units.append((i, english))
                 shown.append(sentence)
                 glossed.append(True)
+                # A gloss that translated only framing and function words ("make a video about the gouden eeuw for
+                # class") says no more than the sentence as written: it is anchored like the original.
+                foreign_raw.append(not _translated_content(bank, sentence, english))
             # (round 8) The request inside a role-play or fiction wrapper is scored on its own too: the persona ("my
             # best friend", "a 1930s propagandist") pulls the whole sentence toward harmless scene-setting.
             inner = unwrap(sentence)
@@ -636,6 +650,7 @@ def analyse_texts(
                 units.append((i, inner))
                 shown.append(sentence)
                 glossed.append(False)
+                foreign_raw.append(english is not None)
     results: list[list[Finding]] = [[] for _ in texts]
     teaching: list[list[str]] = [[] for _ in texts]
     if not units:
@@ -705,6 +720,17 @@ def analyse_texts(
         if shown[lesson_unit] not in teaching[units[lesson_unit][0]]:
             teaching[units[lesson_unit][0]].append(shown[lesson_unit])
     if bank.anchor_score > 0:
+        # (round 9) A sentence in another language scored as written matches exemplars by its surface: "Ein kurzes
+        # Video über …" lands near a German sexual exemplar through "Video" and "im". Its hit, and its gloss's hit on an
+        # exemplar not in English (the gloss keeps the words it cannot translate), count only when the sentence shares a
+        # content word with one of the category's nearest exemplars.
+        hits = {
+            (u, category): (score, column)
+            for (u, category), (score, column) in hits.items()
+            if category in IDENTITY_CATEGORIES
+            or not (foreign_raw[u] or (glossed[u] and is_foreign(bank.texts[column])))
+            or any(anchored(bank, unit_texts[u], bank.texts[c]) for c in _nearest(bank, sims[u], category, 3))
+        }
         # A weak hit the head does not back, sharing no content word with its exemplar, matched the framing ("a fun
         # video for kids about …", "how to …"), not the harm: "make a video explaining fractions for 4th graders".
         p = harmful if harmful is not None else np.zeros(len(units))

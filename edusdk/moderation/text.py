@@ -22,6 +22,8 @@ from edusdk.moderation.policy import BlocklistEntry, Category, Policy
 _SEPARATOR = r"[\s\-]*"
 _SEPARATORS_RE = re.compile(r"[\s\-]+")
 BLOCKLIST_SCORE = 1.0
+# Han, kana and Hangul: scripts written without spaces between words, whose terms need no word boundaries.
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,18 @@ def _trie_pattern(terms: list[str]) -> str:
 @functools.lru_cache(maxsize=256)
 def _compile(surfaces: tuple[tuple[str, bool], ...]) -> re.Pattern[str]:
     """One regex for `(written form, case_sensitive)` pairs."""
-    alternatives = [_trie_pattern([term for term, case_sensitive in surfaces if not case_sensitive])]
+    spaced = [(term, cs) for term, cs in surfaces if not _CJK_RE.search(term)]
+    alternatives = [_trie_pattern([term for term, case_sensitive in spaced if not case_sensitive])]
     # Case-sensitive terms keep their written case in scoped (?-i:…) groups, outside the shared trie.
-    alternatives += [_term_pattern(term, True) for term, case_sensitive in surfaces if case_sensitive]
+    alternatives += [_term_pattern(term, True) for term, case_sensitive in spaced if case_sensitive]
     body = "|".join(a for a in alternatives if a)
     # Lookarounds rather than \b: a term may start or end with a non-word character ("McDonald's").
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+    pattern = rf"(?<!\w)(?:{body})(?!\w)" if body else ""
+    # (round 9) Chinese and Japanese write no spaces between words ("让皮卡丘给…"): such terms match anywhere.
+    unspaced = _trie_pattern([term for term, _cs in surfaces if _CJK_RE.search(term)])
+    if unspaced:
+        pattern = f"{pattern}|(?:{unspaced})" if pattern else unspaced
+    return re.compile(pattern or r"(?!x)x", re.IGNORECASE)
 
 
 def _matchers(policy: Policy) -> list[_CategoryMatcher]:
