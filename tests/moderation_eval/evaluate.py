@@ -52,6 +52,7 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | dev, after round 8                           | 1.000/1.000 | 1.000/1.000   | 0.952/1.000 | 0.000    | 0.000    |
 | holdout7 (330), BLIND, round-7 code          | 0.835/0.900 | 1.000/0.850   | 0.849/0.900 | 0.050    | 0.080    |
 | holdout7, BLIND, round-8 code                | 0.856/0.922 | 1.000/0.900   | 0.855/0.940 | 0.050    | 0.060    |
+| holdout8 (330), BLIND, round-9 code          | 0.935/0.800 | 0.981/0.883   | 0.920/0.920 | 0.013    | 0.080    |
 | holdout7, after round 9 (seen: optimistic)   | 0.989/1.000 | 1.000/1.000   | 0.909/1.000 | 0.000    | 0.000    |
 | holdout6, after round 9                      | 0.988/1.000 | 1.000/0.983   | 0.926/1.000 | 0.000    | 0.000    |
 | holdout5, after round 9                      | 0.964/1.000 | 1.000/1.000   | 0.943/1.000 | 0.000    | 0.000    |
@@ -216,9 +217,10 @@ HOLDOUT3 = HERE / "holdout3"  # blind as well, written later; measured on round 
 HOLDOUT4 = HERE / "holdout4"  # blind: measured on round 4 and round 5 code, never opened while tuning
 HOLDOUT5 = HERE / "holdout5"  # blind: written by someone who never saw the code or data; measured on round 5 and 6
 HOLDOUT6 = HERE / "holdout6"  # blind as well: measured on round 6 and round 7 code, never opened while tuning
+HOLDOUT8 = HERE / "holdout8"  # written blind by another helper; measured once on round-9 code
 HOLDOUT7 = HERE / "holdout7"  # written blind by a helper who saw nothing of the project; measured on round 7 and 8 code
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
-        "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7}  # fmt: skip
+        "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7, "holdout8": HOLDOUT8}  # fmt: skip
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
