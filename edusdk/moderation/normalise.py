@@ -126,6 +126,8 @@ def glossary(directory: Path | None = None) -> Glossary:
     return Glossary(languages)
 
 
+# Cached: the semantic layer and the structural rules (`checks._rules_with_glosses`) both gloss each sentence.
+@functools.lru_cache(maxsize=4096)
 def gloss(sentence: str, directory: Path | None = None, *, min_hits: int = 2) -> str | None:
     """`sentence` word by word in English, when at least `min_hits` of its words are the glossary's words of one
     language; None otherwise (an English sentence, or too few known words to tell)."""
