@@ -186,7 +186,11 @@ SET_FLOORS = [
     # round 9 was steered by its misses: 1.000 / 0.983 / 1.000, safe FPR 0.013, hard 0.020 (seen: optimistic).
     ("holdout7", 0.03, 0.03, 0.98, 0.98, 0.98),
     # blind (round-9 code): unsafe recall 0.800, copyright 0.883, PII 0.920 (targets 0.95); safe FPR 0.013 met.
-    ("holdout8", 0.03, 0.08, 0.80, 0.88, 0.92),
+    # round 10 steered by holdout8 (seen: optimistic): 1.000 / 1.000 / 1.000, FPR safe 0.000, hard 0.000.
+    ("holdout8", 0.03, 0.03, 0.98, 0.98, 0.98),
+    # blind (round-10 code): unsafe recall 0.722, copyright 0.750 — far below the 0.95 targets; floors at its blind
+    # numbers (many misses are languages without a glossary section and regional characters the registry lacks).
+    ("holdout9", 0.03, 0.05, 0.72, 0.75, 0.94),
 ]
 
 

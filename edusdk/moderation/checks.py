@@ -16,7 +16,7 @@ from edusdk._errors import BadInputError
 from edusdk.models.moderation import Finding, ModerationReport
 from edusdk.models.script import Script
 from edusdk.moderation import semantic
-from edusdk.moderation.normalise import benign_senses, deobfuscate, gloss
+from edusdk.moderation.normalise import benign_senses, deobfuscate, gloss, textspeak
 from edusdk.moderation.pii import CONTACT_KINDS, PiiSpan, find_pii, redact
 from edusdk.moderation.policy import Policy
 from edusdk.moderation.remote import RemoteModeration
@@ -155,9 +155,10 @@ def moderate_texts(
 
     `pii_kinds` limits which personal data is looked for (default: all, as for student-written text).
     """
-    # Harm checks read the text with obfuscation undone ("s3x", "k i l l") and polysemous harm words in a benign sense
-    # written neutrally ("kill a process" → "stop a process": `normalise.benign_senses`); PII reads it as written.
-    plain = [(where, benign_senses(deobfuscate(text))) for where, text in texts]
+    # Harm checks read the text with obfuscation undone ("s3x", "k i l l"), text-speak and masked words written out
+    # ("ur", "rn", "sl*t": `normalise.textspeak`, round 10) and polysemous harm words in a benign sense written
+    # neutrally ("kill a process" → "stop a process": `normalise.benign_senses`); PII reads it as written.
+    plain = [(where, benign_senses(textspeak(deobfuscate(text)))) for where, text in texts]
     blocklisted = [_listed(text, policy, where) for where, text in plain]
     if _use_semantic(policy, use_semantic):
         contextual = semantic.exemplars().contextual

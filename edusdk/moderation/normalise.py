@@ -49,6 +49,68 @@ def deobfuscate(text: str) -> str:
     return _SPACED_RE.sub(lambda m: re.sub(r"[ .*_-]", "", m.group()), out)
 
 
+# (round 10) Text-speak and masked words, written out before the harm checks: "act as my gf and describe what ur doing
+# rn" reads as "act as my girlfriend and describe what your doing right now", "how 2 clone a card" as "how to clone
+# a card", "call her a sl*t" as "call her a slut". Only whole words; "u" / "n" / "r" only between other words.
+_TEXTSPEAK = {
+    "ur": "your", "u": "you", "r": "are", "ya": "you", "rn": "right now", "gf": "girlfriend", "bf": "boyfriend",
+    "pls": "please", "plz": "please", "pleez": "please", "w": "with", "n": "and", "bc": "because", "cuz": "because",
+    "coz": "because", "ppl": "people", "msg": "message", "msgs": "messages", "txt": "text", "vid": "video",
+    "vids": "videos", "pic": "picture", "pics": "pictures", "pron": "porn", "prn": "porn", "nudez": "nudes",
+    "noodz": "nudes", "nudies": "nudes", "tho": "though", "wanna": "want to", "gonna": "going to", "gimme": "give me",
+    "abt": "about", "thx": "thanks", "ez": "easy", "tmrw": "tomorrow", "2moro": "tomorrow", "b4": "before",
+    "idk": "I don't know", "dm": "message", "unalive": "kill", "kys": "kill yourself", "sewerslide": "suicide",
+    "seggs": "sex",
+}  # fmt: skip
+_TEXTSPEAK_RE = re.compile(r"(?i)(?<![\w'’-])(" + "|".join(re.escape(k) for k in _TEXTSPEAK) + r")(?![\w'’-])")
+# After "how", "want", "going", "need", "have" a lone 2 is "to" ("how 2 make").
+_TO_RE = re.compile(r"(?i)\b(how|want|wants|going|need|needs|have|has|ways?|steps?)\s2\b(?=\s+[^\W\d_])")
+# A word with letters hidden by * (or #, %): the one word of this list with the same shape.
+_MASKED_WORDS = (
+    "slut", "sluts", "whore", "whores", "bitch", "bitches", "fuck", "fucking", "fucker", "shit", "cunt", "dick",
+    "cock", "pussy", "slag", "skank", "faggot", "fag", "retard", "retarded", "nigger", "nigga", "porn", "sex", "sexy",
+    "nude", "nudes", "naked", "kill", "die", "rape", "raped", "bastard", "twat", "wanker", "hoe", "hoes",
+)  # fmt: skip
+_MASKED_RE = re.compile(r"(?<![\w*#%])[^\W\d_]*[*#%]+[^\W\d_]*(?:[*#%]+[^\W\d_]*)*(?![\w*#%])")
+
+
+def textspeak(text: str) -> str:
+    """`text` with common text-speak and masked words written out (the same text when there are none).
+
+    Example:
+        >>> textspeak("how 2 make it rn, call her a sl*t")
+        'how to make it right now, call her a slut'
+    """
+    out = _TO_RE.sub(lambda m: m.group(1) + " to", text)
+    out = _MASKED_RE.sub(_unmask, out)
+
+    def spell(match: re.Match[str]) -> str:
+        word = match.group()
+        low = word.casefold()
+        if low in ("u", "n", "r", "w") and not _between_words(out, match):
+            return word
+        return _TEXTSPEAK[low]
+
+    return _TEXTSPEAK_RE.sub(spell, out)
+
+
+def _between_words(text: str, match: re.Match[str]) -> bool:
+    """Whether a one-letter word stands between two words (a sentence, not "solve for n" or "Part A, u")."""
+    before = text[: match.start()].rstrip()
+    after = text[match.end() :].lstrip()
+    return bool(before) and before[-1].isalpha() and bool(after) and after[0].isalpha()
+
+
+def _unmask(match: re.Match[str]) -> str:
+    word = match.group()
+    letters = sum(c.isalpha() for c in word)
+    if letters < 2 or not word[0].isalpha():
+        return word
+    shape = re.compile("".join("." if c in "*#%" else re.escape(c.casefold()) for c in word))
+    found = [w for w in _MASKED_WORDS if len(w) == len(word) and shape.fullmatch(w)]
+    return found[0] if len(found) == 1 else word
+
+
 def _unleet(match: re.Match[str]) -> str:
     word = match.group()
     letters = sum(c.isalpha() for c in word)
@@ -85,7 +147,9 @@ class Glossary:
                 best, hits = lang, n
         return best, hits
 
-    def translate(self, tokens: list[str], lang: str) -> list[str]:
+    def translate(self, tokens: list[str], lang: str, written: list[str] | None = None) -> list[str]:
+        """`tokens` (casefolded) in English; a word not in the glossary is kept as `written` (its case: a name stays a
+        name for the rules, "Kubę Nowaka")."""
         exact, stems = self.exact[lang], self.stems[lang]
         out: list[str] = []
         i = 0
@@ -102,7 +166,7 @@ class Glossary:
                 if english is None and "'" in word:  # "l'enfant", "qu'un"
                     head, _, tail = word.partition("'")
                     english = " ".join(exact.get(p, p) for p in (head, tail) if p)
-                out.append(english if english is not None else word)
+                out.append(english if english is not None else (written[i] if written is not None else word))
                 i += 1
         return out
 
@@ -131,13 +195,15 @@ def glossary(directory: Path | None = None) -> Glossary:
 def gloss(sentence: str, directory: Path | None = None, *, min_hits: int = 2) -> str | None:
     """`sentence` word by word in English, when at least `min_hits` of its words are the glossary's words of one
     language; None otherwise (an English sentence, or too few known words to tell)."""
-    tokens = [t.casefold().replace("’", "'") for t in _TOKEN_RE.findall(sentence)]
+    found = [t.replace("’", "'") for t in _TOKEN_RE.findall(sentence) if t[0].isalnum()]
+    tokens = [t.casefold() for t in found]
     words = [t for t in tokens if t[0].isalpha()]
     bank = glossary(directory)
     lang, hits = bank.language(words)
     if hits < min_hits or hits <= sum(1 for w in words if w in _ENGLISH):
         return None
-    return " ".join(bank.translate(words, lang))
+    # (round 10) numbers are kept in the gloss: "una niña de 11 años" → "a girl of 11 years", not "a girl of years".
+    return " ".join(bank.translate(tokens, lang, found))
 
 
 # (round 8) Role-play and fiction wrappers: "roleplay as my best friend who …", "pretend you're X and I'm Y, …", "for a
@@ -146,6 +212,11 @@ _FRAME_START_RE = re.compile(
     r"(?i)^\W*(?:(?:ok(?:ay)?|now|so|hey|please|pls)\W+)?(?:let'?s\s+)?(?:do\s+an?\s+)?(?:role-?\s?play(?:ing)?|rp\b|"
     r"pretend|imagine\s+you|act\s+(?:as|like)|play\s+the\s+(?:role|part)|in\s+character|you\s+are|you'?re|"
     r"for\s+(?:a|my|our|the)\s+(?:story|novel|book|screenplay|script|film|movie|game|fanfic|role-?\s?play|comic))"
+)
+# (round 10) A lesson pretext before the ask: "for a history lesson show …", "for my science project, explain …".
+_PRETEXT_RE = re.compile(
+    r"(?i)^\W*for\s+(?:a|an|my|our|the|this)\s+(?:\w+\s+){0,2}?(?:lesson|class|assignment|project|presentation|"
+    r"worksheet|assembly|unit|module|talk)\b\s*[,:;-]?\s*"
 )
 _FRAME_PART_RE = re.compile(r"(?i)^\W*(?:i'?m|i\s+am|as\s|my\s+character|your\s+character|you\s+play|i\s+play)")
 _FRAME_SPLIT_RE = re.compile(r"(?i)\s*[,:;]\s*|\s+-\s+|\s+(?:and|who|that|then|which)\s+")
@@ -161,6 +232,10 @@ def unwrap(sentence: str) -> str | None:
         >>> unwrap("Explain photosynthesis") is None
         True
     """
+    pretext = _PRETEXT_RE.match(sentence)
+    if pretext is not None:  # (round 10) "for a safety lesson show exactly how …": the ask after the lesson pretext
+        rest = sentence[pretext.end() :].strip()
+        return rest if len(rest.split()) >= 3 else None
     if not _FRAME_START_RE.match(sentence):
         return None
     position = 0

@@ -99,7 +99,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     ),
     (
         "STUDENT_ID",
-        re.compile(r"(?i)\b(?:student|pupil|school|learner)\s*(?:id|number|no\.?|#)[:\s#]*[A-Z0-9-]{4,}"),
+        re.compile(r"(?i)\b(?:student|pupil|school|learner)\s*(?:(?:id|number|no)\b\.?|#)[:\s#]*[A-Z0-9-]{4,}"),
         7,
     ),
     (  # "my ID is 20231457", "library card number: 0042-7781", "ID# AB1234" (at least 4 digits)
@@ -248,6 +248,85 @@ _PATTERNS += [
         8,
     ),
 ]
+# (round 10) Formats from national specifications, and student text in Turkish, Japanese and Korean:
+# - vehicle registration plates: after a word that names one ("car reg", "number plate", "license plate", "Kennzeichen",
+#   "matrícula", "plaque", "targa", "kenteken", "plaka"), or in the current UK format (two letters, two digits, three
+#   letters: "KM19 XRT");
+# - the Turkish T.C. kimlik number (11 digits, first not 0, two check digits) and Turkish street addresses
+#   ("Atatürk Caddesi No: 15"), a name after "adım" ("my name is");
+# - Japanese and Korean phone numbers (0X0-XXXX-XXXX, 010-XXXX-XXXX; any number directly after a CJK character, where
+#   `\b` does not separate it), Japanese addresses (都 / 道 / 府 / 県 … 区 / 市 / 町 / 村 + block numbers), names after
+#   私は / 私の名前は / 僕は … です and 제 이름은 / 저는 … 입니다, ages (10歳, 11살).
+_PLATE_CUE = (
+    r"(?i:(?:car|vehicle|van|my|our|his|her|their|dad'?s|mum'?s|mom'?s)\s+reg(?:istration)?|"
+    r"reg(?:istration)?\s+(?:number|plate|no\.?)|number\s*plates?|licen[cs]e\s+plates?|plate\s+number|"
+    r"kennzeichen|nummernschild|matr[ií]cula|plaque(?:\s+d'immatriculation)?|immatriculation|targa|kenteken|placa|"
+    r"tablica\s+rejestracyjna|plaka)"
+)
+_CJK = r"\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_PATTERNS += [
+    (
+        "VEHICLE_PLATE",
+        re.compile(
+            rf"(?<!\w){_PLATE_CUE}(?!\w)[^.\n\d]{{0,25}}?(?<![\w-])(?P<v>(?=[A-Z0-9 -]*\d)(?=[A-Z0-9 -]*[A-Z])"
+            r"(?=(?:[ -]?[A-Z0-9]){5})[A-Z0-9]{1,4}(?:[ -]?[A-Z0-9]{1,5}){1,2})(?![\w-])"
+        ),
+        6,
+    ),
+    ("VEHICLE_PLATE", re.compile(r"(?<![\w-])[A-Z]{2}\d{2}\s?[A-Z]{3}(?![\w-])"), 5),
+    ("NATIONAL_ID", re.compile(r"(?<![\d.-])[1-9]\d{10}(?![\d.-])"), 7),  # T.C. kimlik no: checked in `_valid`
+    (
+        "ADDRESS",
+        re.compile(
+            r"\b(?:[A-ZÇĞİÖŞÜ][a-zçğıöşü]+\s+){1,3}(?:Caddesi|Cad\.|Sokak|Sokağı|Sk\.|Bulvarı|Blv\.|Mahallesi|Mah\.)"
+            r",?\s*(?:No\s*[:.]?\s*)?\d{1,5}(?:\s*/\s*\d{1,4})?(?:,?\s*(?:Daire|D\.)\s*[:.]?\s*\d{1,4})?"
+        ),
+        6,
+    ),
+    ("NAME", re.compile(r"(?<=\b[Aa]dım )[A-ZÇĞİÖŞÜ][a-zçğıöşü]+(?:\s+[A-ZÇĞİÖŞÜ][a-zçğıöşü]+)?"), 4),
+    ("PHONE", re.compile(r"(?<![\d+])(?:\+81[\s-]?|\+82[\s-]?|0)\d{1,4}-\d{1,4}-\d{4}(?!\d)"), 6),
+    (
+        "PHONE",
+        re.compile(
+            rf"(?<=[{_CJK}])(?:\+\d{{1,3}}[\s.-]?)?(?:\(\d{{1,4}}\)[\s.-]?)?\d{{2,4}}(?:[\s.-]?\d{{2,4}}){{1,4}}(?!\d)"
+        ),
+        5,
+    ),
+    (
+        "ADDRESS",
+        re.compile(
+            rf"(?:東京都|北海道|京都府|大阪府|[\u4e00-\u9fff]{{2,3}}県)[{_CJK}]{{0,12}}?(?:区|市|町|村)[{_CJK}]{{0,12}}?"
+            r"\d{1,4}(?:(?:丁目|番地?|号|-|−|ー)\d{1,4}){1,3}(?:号)?"
+        ),
+        6,
+    ),
+    (
+        "NAME",
+        re.compile(
+            rf"(?<=私は)[{_CJK}]{{2,6}}?(?=です)|(?<=私の名前は)[{_CJK}]{{2,6}}?(?=です|。|、)|(?<=僕は)[{_CJK}]{{2,6}}?(?=です)|"
+            r"(?<=제 이름은 )[\uac00-\ud7af]{2,4}|(?<=저는 )[\uac00-\ud7af]{2,4}(?=입니다|이에요|예요)"
+        ),
+        4,
+    ),
+    ("AGE", re.compile(r"\d{1,2}\s?(?:歳|살)"), 3),
+]
+
+
+def tckn_valid(number: str) -> bool:
+    """The two check digits of a Turkish T.C. kimlik number (11 digits, the first not 0).
+
+    Example:
+        >>> tckn_valid("10000000146"), tckn_valid("10000000147")
+        (True, False)
+    """
+    d = [int(c) for c in number if c.isdigit()]
+    if len(d) != 11 or d[0] == 0:
+        return False
+    if (sum(d[0:9:2]) * 7 - sum(d[1:8:2])) % 10 != d[9]:
+        return False
+    return sum(d[:10]) % 10 == d[10]
+
+
 _BARE_IM = re.compile(r"(?i)im\s+")
 _FIRST_PERSON_AGE = re.compile(
     r"(?i)\b(?:I'?m|I\s+am|I\s+turned|I'll\s+be)\s+(\d{1,2})(?:\s*(?:years?\s+old|yrs?\s+old|y/?o))?\b"
@@ -453,6 +532,8 @@ def _valid(kind: str, text: str) -> bool:
     if kind == "IBAN":
         return iban_valid(text)
     if kind == "NATIONAL_ID":
+        if re.fullmatch(r"[1-9]\d{10}", text):  # (round 10) a bare 11-digit number: a T.C. kimlik number or nothing
+            return tckn_valid(text)
         return _national_id_valid(text)
     if kind == "ADDRESS":
         return digits > 0  # a street name alone ("Place Value", "Via Appia") is not an address
@@ -468,7 +549,7 @@ def _valid(kind: str, text: str) -> bool:
 # Names and ages are looked for only in student-written text: lessons name historical and fictional people.
 CONTACT_KINDS = frozenset(
     {"EMAIL", "URL", "SSN", "CARD", "IBAN", "NATIONAL_ID", "IP_ADDRESS", "PHONE", "ADDRESS", "POSTCODE",
-     "DATE_OF_BIRTH", "STUDENT_ID"}
+     "DATE_OF_BIRTH", "STUDENT_ID", "VEHICLE_PLATE"}
 )  # fmt: skip
 
 
@@ -481,9 +562,12 @@ def find_pii(text: str, *, directory: Path | None = None, kinds: frozenset[str] 
     """
     candidates: list[tuple[int, int, int, str]] = []  # (start, end, priority, kind)
     for kind, pattern, priority in _PATTERNS:
+        value = "v" in pattern.groupindex  # (round 10) the data is group `v`, its cue words ("number plate") are not
         for m in pattern.finditer(text):
-            if _valid(kind, m.group()):
-                candidates.append((m.start(), m.end(), priority, kind))
+            if _valid(kind, m.group("v") if value else m.group()):
+                candidates.append(
+                    (m.start("v"), m.end("v"), priority, kind) if value else (m.start(), m.end(), priority, kind)
+                )
     names: list[tuple[int, int]] = []
     known, figures = first_names(directory), known_figures(directory)
     for m in _NAME_CONTEXT.finditer(text):

@@ -43,7 +43,7 @@ MAX_TOKENS = 128
 EMBED_CHUNK = 64  # texts per forward pass when many are embedded at once
 FAST_PATH_MAX = 4  # sentences up to which the int8 encoder is used (one at a time); more go to fp32 in batches
 CACHE_SIZE = 4096  # sentences whose embeddings are kept (a lesson is re-checked at outline and render)
-_NOT_CATEGORIES = frozenset({"safe", "generic"})  # exemplar labels that are not moderation categories
+_NOT_CATEGORIES = frozenset({"safe", "generic", "rewrite"})  # exemplar labels that are not moderation categories
 IDENTITY_CATEGORIES = frozenset({"copyright", "public_figure"})  # who/what is shown, not intent: no safe margin
 # A title's full stop ("Ms. Alvarez", "Dr. Smith") does not end a sentence.
 _TITLES = ("Mr", "Mrs", "Ms", "Dr", "St", "Prof", "Sr", "Sra", "Mme", "Hr", "Fr", "Jr")
@@ -284,6 +284,15 @@ def _exemplars(directory: Path | None) -> Exemplars:
         texts.append(text)
         rules.append(text)
         suggestions.append("")
+    # (round 10) The other entries' rewrites (`rewrite`): a presenter's description scored on its own (`presenter`) must
+    # lead these too ("a blocky online game world explains …" is a rewrite, not Minecraft). Whole sentences are not
+    # held to them (it cost paraphrase recall on every set).
+    for text in dict.fromkeys(_rewrites(root)):
+        if text not in generic:
+            labels.append("rewrite")
+            texts.append(text)
+            rules.append(text)
+            suggestions.append("")
     cues = _cue_pattern(path, data.get("intent_cues", []))
     matrix = model().embed(texts)
     return Exemplars(
@@ -341,6 +350,18 @@ def _cue_pattern(path: Path, cues: object, field: str = "intent_cues") -> re.Pat
         return re.compile(r"(?i)\b(?:" + "|".join(f"(?:{c})" for c in cues) + ")")
     except re.error as exc:
         raise BadInputError(f"{path}: {field}: invalid regular expression: {exc}") from None
+
+
+def _rewrites(root: Path) -> list[str]:
+    """The generic rewrite (`suggestion`) of every copyright and public-figure entry in `blocklists/*.yaml`."""
+    out: list[str] = []
+    folder = root / "blocklists"
+    for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        for category, entries in (data.get("categories") or {}).items():
+            if category in IDENTITY_CATEGORIES:
+                out += [str(e["suggestion"]) for e in entries or [] if isinstance(e, dict) and e.get("suggestion")]
+    return out
 
 
 def _copyright_aliases(root: Path) -> list[tuple[str, str, str, str]]:
@@ -440,6 +461,29 @@ def _nearest(bank: Exemplars, row: Matrix, category: str, k: int) -> list[int]:
     """The columns of the `k` exemplars of `category` nearest to a sentence with similarity row `row`."""
     columns = np.flatnonzero(np.array(bank.labels) == category)
     return [int(c) for c in columns[np.argsort(-row[columns])[:k]]]
+
+
+# (round 10) A presenter and what they present: "<who> teaches / explains / gives a lesson on …".
+_PRESENTER_RE = re.compile(
+    r"(?i)^\W*(.{6,80}?)\s+(?:teaches|explains|gives|presents|hosts|narrates|introduces|shows|describes|helps|leads|"
+    r"reads|sings|raps|talks\s+about|walks\s+(?:us|you|kids|students)\s+through|demonstrates|reviews|answers|says)\b"
+)
+
+
+def presenter(sentence: str) -> str | None:
+    """The subject of a sentence in which someone presents something ("the cereal-box tiger who … explains nutrition"
+    → "the cereal-box tiger who …"), or None when it has no such subject of at least two words.
+
+    Example:
+        >>> presenter("the boy wizard with the scar teaches Latin roots")
+        'the boy wizard with the scar'
+        >>> presenter("Explain photosynthesis") is None
+        True
+    """
+    m = _PRESENTER_RE.match(sentence)
+    if m is None or len(words(m.group(1))) < 2:
+        return None
+    return m.group(1).strip()
 
 
 def sentences(text: str) -> list[str]:
@@ -626,6 +670,7 @@ def analyse_texts(
     shown: list[str] = []  # the sentence as written (a gloss unit stands for its original sentence)
     glossed: list[bool] = []
     foreign_raw: list[bool] = []  # (round 9) a sentence in another language, scored as written (it also has a gloss)
+    identity_only: set[int] = set()  # (round 10) units scored for copyright / public figures only (`presenter`)
     for i, (_where, text) in enumerate(texts):
         for sentence in sentences(text):
             # A sentence in another language is scored as its English gloss (the encoder is English), and as written
@@ -648,6 +693,16 @@ def analyse_texts(
             inner = unwrap(sentence)
             if inner is not None:
                 units.append((i, inner))
+                shown.append(sentence)
+                glossed.append(False)
+                foreign_raw.append(english is not None)
+            # (round 10) "the boy wizard with the lightning-bolt scar teaches Latin root words": who is shown is the
+            # subject before a presenting verb; the lesson after it dilutes a paraphrase's match. The subject is scored
+            # on its own too, for the identity categories only (copyright, public figures).
+            subject = presenter(sentence)
+            if subject is not None:
+                identity_only.add(len(units))
+                units.append((i, subject))
                 shown.append(sentence)
                 glossed.append(False)
                 foreign_raw.append(english is not None)
@@ -716,6 +771,19 @@ def analyse_texts(
         hits = {key: hit for key, hit in hits.items() if key[0] not in redone}
         hits.update({(int(near[u]), c): hit for (u, c), hit in sub_hits.items()})
         lesson[near] = sub_lesson
+    if identity_only:
+        rewrite_columns = np.flatnonzero(np.array(bank.labels) == "rewrite")
+
+        def presenter_hit(u: int, score: float) -> bool:
+            rival = float(sims[u, rewrite_columns].max()) if len(rewrite_columns) else -1.0
+            return score - rival >= bank.identity_margin
+
+        hits = {
+            (u, category): (score, column)
+            for (u, category), (score, column) in hits.items()
+            if u not in identity_only or (category in IDENTITY_CATEGORIES and presenter_hit(u, score))
+        }
+        lesson[list(identity_only)] = False
     for lesson_unit in np.flatnonzero(lesson):
         if shown[lesson_unit] not in teaching[units[lesson_unit][0]]:
             teaching[units[lesson_unit][0]].append(shown[lesson_unit])

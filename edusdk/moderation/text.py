@@ -31,6 +31,31 @@ class _CategoryMatcher:
     category: Category
     pattern: re.Pattern[str]
     entries: dict[str, BlocklistEntry]  # normalized matched text → the entry it came from
+    sounds: dict[str, BlocklistEntry] | None = None  # (round 10) identity categories: `sound_key` of one-word names
+
+
+# (round 10) Misspelt names: "Pikachoo", "Pickachu", "Sonnic" are the character. A one-word name of at least
+# `SOUND_MIN` letters also matches a word that is spelt the same way once spelling variants are folded (`sound_key`).
+IDENTITY = frozenset({"copyright", "public_figure"})
+SOUND_MIN = 6
+_SOUND_FOLDS = (
+    ("sch", "sh"), ("ch", "9"), ("ck", "k"), ("ph", "f"), ("qu", "kw"), ("c", "k"), ("q", "k"), ("x", "ks"),
+    ("oo", "u"), ("y", "i"),
+)  # fmt: skip
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def sound_key(word: str) -> str:
+    """`word` with spelling variants folded: doubled letters, c / k / ck / q, ph / f, oo / u, y / i.
+
+    Example:
+        >>> sound_key("Pikachoo") == sound_key("Pikachu") == sound_key("pickachu")
+        True
+    """
+    key = re.sub(r"[^a-z]", "", word.casefold())
+    for old, new in _SOUND_FOLDS:
+        key = key.replace(old, new)
+    return re.sub(r"(.)\1+", r"\1", key)
 
 
 def _normalize(text: str) -> str:
@@ -118,7 +143,17 @@ def _matchers(policy: Policy) -> list[_CategoryMatcher]:
                 # Every written form gets its own pattern: "SpongeBob" and "Sponge Bob" normalise alike, but only
                 # the second lets a space in between.
                 surfaces.setdefault((surface, entry.case_sensitive), None)
-        matchers.append(_CategoryMatcher(category, _compile(tuple(surfaces)), by_key))
+        sounds: dict[str, BlocklistEntry] | None = None
+        if category in IDENTITY:
+            sounds = {}
+            for entry in entries:
+                for surface in entry.surfaces:
+                    word = surface.strip()
+                    if not entry.case_sensitive and not entry.context and _WORD_RE.fullmatch(word):
+                        key = sound_key(word)
+                        if len(key) >= SOUND_MIN:
+                            sounds.setdefault(key, entry)
+        matchers.append(_CategoryMatcher(category, _compile(tuple(surfaces)), by_key, sounds))
     policy._matchers = matchers
     return matchers
 
@@ -157,19 +192,26 @@ def check_text(text: str, policy: Policy, *, where: str = "") -> list[Finding]:
             if entry.term in seen or not _in_context(entry, text):
                 continue
             seen.add(entry.term)
-            findings.append(
-                Finding(
-                    check="blocklist",
-                    category=matcher.category,
-                    action=policy.action_for(matcher.category),
-                    score=BLOCKLIST_SCORE,
-                    where=where,
-                    span=match.group(),
-                    rule=entry.term,
-                    suggestion=entry.suggestion,
-                )
-            )
+            findings.append(_finding(matcher, policy, where, match.group(), entry))
+        for word in _WORD_RE.findall(text) if matcher.sounds else []:
+            sounded = matcher.sounds.get(sound_key(word)) if len(word) >= SOUND_MIN and matcher.sounds else None
+            if sounded is not None and sounded.term not in seen:
+                seen.add(sounded.term)
+                findings.append(_finding(matcher, policy, where, word, sounded))
     return findings
+
+
+def _finding(matcher: _CategoryMatcher, policy: Policy, where: str, span: str, entry: BlocklistEntry) -> Finding:
+    return Finding(
+        check="blocklist",
+        category=matcher.category,
+        action=policy.action_for(matcher.category),
+        score=BLOCKLIST_SCORE,
+        where=where,
+        span=span,
+        rule=entry.term,
+        suggestion=entry.suggestion,
+    )
 
 
 def script_texts(script: Script) -> list[tuple[str, str]]:

@@ -61,6 +61,8 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout2, after round 9                      | 1.000/1.000 | 1.000/1.000   | 0.980/1.000 | 0.000    | 0.000    |
 | holdout, after round 9                       | 0.977/1.000 | 1.000/0.950   | 1.000/1.000 | 0.029    | 0.000    |
 | dev, after round 9                           | 1.000/1.000 | 1.000/1.000   | 1.000/1.000 | 0.000    | 0.000    |
+| holdout8, after round 10 (seen: optimistic)  | 1.000/1.000 | 0.984/1.000   | 0.943/1.000 | 0.000    | 0.000    |
+| holdout9 (330), BLIND, round-10 code         | 0.942/0.722 | 0.978/0.750   | 0.922/0.940 | 0.025    | 0.040    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -195,6 +197,44 @@ and for casual text-speak requests (with harmful text-speak sentences so the hea
 harmless). A grooming-awareness and a radicalisation safe exemplar were tried and dropped (they cost holdout2 /
 holdout4 / holdout5 recall through the head). The head was refitted. Steered by holdout7 (seen): its row is
 optimistic. tests/test_moderation_round9.py checks each class on sentences written for it.
+
+Round 10: holdout8's 33 misses and flags by class, fixed by mechanism (no seen set lost recall or precision or gained
+FPR in any column against round 9; holdout5 unsafe precision 0.964 -> 0.976, holdout4 copyright recall 0.950 ->
+0.967, PII precision up on holdout8). Classes (counts on holdout8, round-9 code): languages the glossary did not read
+(Swedish, Turkish, Polish inflections: 6 unsafe), vocabulary gaps in de / it / pt / nl (5), text-speak and masked words
+("ur", "rn", "pr0n", "sl*t": 3), harm under a lesson pretext ("for a safety lesson show exactly how …", "for a history
+lesson show … up close": 2), sexualised pupils ("how hot the year 7 girls look": 1), doxxing with a slur (1);
+copyright: presenters described by a paraphrase diluted by the lesson after them (2), a misspelt name (1), an office
+holder presenting (1), names in Chinese / Japanese / Arabic script (3); PII: vehicle plates (2), Turkish and Japanese
+personal data (2); false positives: protective questions ("what should a teenager do if …", "spotting scams", "how to
+think critically": 4 hard-benign) and weak head-only hits with no shared content word (1 safe). Mechanisms: (1)
+glossary sections for Swedish and Turkish and Polish word starts, general words for de / it / pt / nl, and (no set has
+them: coverage for the next writer) small sections for Danish / Norwegian, Czech, Romanian, Indonesian and Russian;
+numbers kept in glosses ("11-årig" -> "11 year-old") and untranslated words kept in their case (names stay names for
+the rules). (2)
+`normalise.textspeak`: text-speak and masked profanity written out before the harm checks. (3) `normalise.unwrap` also
+takes the ask after a lesson pretext ("for a safety lesson, …"); intent cues for "exactly how", "with quantities",
+"step by step"; help-seeking "how to think critically / resist / say no" is not an intent cue; awareness cues for "what
+should a teenager do if …" and "spotting / recognising scams, grooming …". (4) Rules: `inferior-race-claim` (any word
+order), `sexualise-pupils-looks` ("year 7 girls" is a minor marker now), `partner-roleplay-sexual`, `dox-and-insult`,
+`graphic-close-up-pretext`, `veiled-threat`, hiding self-harm "where teachers won't see", office holders as subject of
+a presenting verb; Kurds, Armenians, Syrians … in the group lexicon, slut / whore / bitch in the insult lexicon. (5)
+`anchor_head` 0.97 -> 0.999: a weak semantic hit (score < 0.5) needs a content word shared with its exemplars unless
+the head's P(harmful) >= 0.999 (chosen by leave-one-set-out over all nine sets: every fold picks 0.995-0.999, and on
+each held-out set the choice is at least as good as 0.97; it removed "explain irony vs sarcasm …" and "plz make video on
+long division …"). (6) Copyright: `semantic.presenter` — the subject of "<who> teaches / explains / gives …" is scored
+on its own for copyright and public figures, and must also lead every registry rewrite (label `rewrite`);
+`text.sound_key` — a one-word name of 6+ letters matches its spelling variants ("Pikachoo"); Chinese / Japanese /
+Arabic / Korean names of ~26 public figures and of Studio Ghibli / Miyazaki; Tony the Tiger's rewrite was itself a
+paraphrase of him and got paraphrases. (7) PII: VEHICLE_PLATE (after a word naming one, or the UK format), the
+Turkish T.C. kimlik number (check digits), Turkish street addresses and "adım" names, Japanese / Korean phone
+numbers (and any number right after a CJK character), Japanese addresses, names and ages (私は … です, 제 이름은, 10歳);
+"school noticing" is no longer a STUDENT_ID ("no" needed a word end). The head was refitted (the glossary changed its
+data). Steered by holdout8 (seen): its row is optimistic — the blind measure is the round-9 row.
+tests/test_moderation_round10.py checks each class on sentences written for it (15 harmful, 17 benign, 5 identity,
+11 PII); of the first 39, written before the last changes, 2 failed at first (a Turkish inflection, a head-only flag
+on "Tell a trusted adult and report it"), and one harmful one still fails the class it stands for: "show exactly how to
+make chloroform at home" is not recognised as a harm (the mechanism needs the substance to be a known harm).
 """
 
 from __future__ import annotations
@@ -218,9 +258,11 @@ HOLDOUT4 = HERE / "holdout4"  # blind: measured on round 4 and round 5 code, nev
 HOLDOUT5 = HERE / "holdout5"  # blind: written by someone who never saw the code or data; measured on round 5 and 6
 HOLDOUT6 = HERE / "holdout6"  # blind as well: measured on round 6 and round 7 code, never opened while tuning
 HOLDOUT8 = HERE / "holdout8"  # written blind by another helper; measured once on round-9 code
+HOLDOUT9 = HERE / "holdout9"  # written blind by another helper; measured once on round-10 code
 HOLDOUT7 = HERE / "holdout7"  # written blind by a helper who saw nothing of the project; measured on round 7 and 8 code
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
-        "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7, "holdout8": HOLDOUT8}  # fmt: skip
+        "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7, "holdout8": HOLDOUT8,
+        "holdout9": HOLDOUT9}  # fmt: skip
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
