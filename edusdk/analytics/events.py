@@ -120,6 +120,14 @@ class EventRow(NamedTuple):
     student_key: int
 
 
+class PlainEventRow(EventRow):
+    """An `EventRow` with none of the optional fields (seek, rating, quiz, extra): a plain playback event, as the
+    fast paths (`normalize_line`, a plain compact dict) build it. Equal to the same row built as an `EventRow`; the
+    ingest stages a batch of them through the columns they fill, without looking at each row."""
+
+    __slots__ = ()
+
+
 def statement_key(statement_id: str) -> int:
     """The 64-bit key stored with a (canonical, lower-case) statement id, as a signed integer: the id's first
     8 bytes when it is a version 4 (random) or 5 (hashed, as the derived ids are) UUID, whose leading bits are
@@ -190,9 +198,11 @@ def _timestamp(value: Any, name: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def _finish(statement_id: Any, fields: tuple[Any, ...], text: str | None = None) -> EventRow:
-    """The row of `fields` (`EventRow`'s content columns); its body hash is the sha256 of `repr(fields)`, which
-    `text` is when given (the fast paths spell it out)."""
+def _finish(
+    statement_id: Any, fields: tuple[Any, ...], text: str | None = None, row_type: type[EventRow] = EventRow
+) -> EventRow:
+    """The row (of type `row_type`) of `fields` (`EventRow`'s content columns); its body hash is the sha256 of
+    `repr(fields)`, which `text` is when given (the fast paths spell it out)."""
     digest = _sha256((repr(fields) if text is None else text).encode("utf-8")).hexdigest()
     if statement_id is None:
         # Same content → same id → stored once. A name-based (version 5, RFC 4122 variant) UUID from the digest.
@@ -200,7 +210,7 @@ def _finish(statement_id: Any, fields: tuple[Any, ...], text: str | None = None)
         sid = f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
         key = int(f"{digest[:12]}5{digest[13:16]}", 16)  # = statement_key(sid), without re-parsing the id
         key = key - _TWO_64 if key >= _TWO_63 else key
-        row: EventRow = _new_row(EventRow, (sid, digest, *fields, key, student_key(fields[1])))
+        row: EventRow = _new_row(row_type, (sid, digest, *fields, key, student_key(fields[1])))
         return row
     if not isinstance(statement_id, str):
         raise EventError("id: must be a UUID string")
@@ -208,7 +218,7 @@ def _finish(statement_id: Any, fields: tuple[Any, ...], text: str | None = None)
         sid = str(uuid.UUID(statement_id))
     except ValueError:
         raise EventError(f"id: not a UUID: {statement_id!r}") from None
-    return EventRow._make((sid, digest, *fields, statement_key(sid), student_key(fields[1])))
+    return row_type._make((sid, digest, *fields, statement_key(sid), student_key(fields[1])))
 
 
 def _plain(lesson: str, student: str, session: str, kind: str, video_time: float | None, stamp: float,
@@ -217,7 +227,7 @@ def _plain(lesson: str, student: str, session: str, kind: str, video_time: float
     f-string, half the time of building the tuple's repr (the fast-path tests hold them equal)."""
     fields = (lesson, student, session, kind, video_time, *_NONES, stamp, None)
     text = f"({lesson!r}, {student!r}, {session!r}, {kind!r}, {video_time!r}, {_NONE_REPRS}, {stamp!r}, None)"
-    return _finish(statement_id, fields, text)
+    return _finish(statement_id, fields, text, PlainEventRow)
 
 
 def _fast_compact(obj: dict[str, Any], config: AnalyticsConfig) -> EventRow | None:

@@ -54,7 +54,7 @@ from sqlalchemy.engine import make_url
 from edusdk._errors import BadInputError, EduSDKError
 from edusdk.analytics.config import AnalyticsConfig
 from edusdk.analytics.connect import FileLock, create_store_engine
-from edusdk.analytics.events import Event, EventError, EventRow, normalize, normalize_line
+from edusdk.analytics.events import Event, EventError, EventRow, PlainEventRow, normalize, normalize_line
 from edusdk.analytics.tables import SESSION_COLUMNS, session_totals_sql
 
 # Rows per transaction: the random statement- and student-key indexes rewrite about the same pages whatever the
@@ -266,7 +266,7 @@ class Ingestor:
         places: list[str] = []
         rejections: list[Rejection] = []
         for where, obj in items:
-            if type(obj) is EventRow:  # normalised already (`normalize_line`)
+            if type(obj) is PlainEventRow:  # normalised already (`normalize_line`)
                 rows.append(obj)
                 places.append(where)
             elif isinstance(obj, _Bad):
@@ -288,13 +288,14 @@ class Ingestor:
         """Write one batch and count it into `result` (only after its COMMIT returned: acknowledged)."""
         outcomes, reasons = self._write(batch.rows, batch.rejections)
         errors = [(r.source, r.reason, r.statement_id) for r in batch.rejections]
-        for index, (row, where, outcome) in enumerate(zip(batch.rows, batch.places, outcomes, strict=True)):
-            if outcome == "stored":
-                result.stored += 1
-            elif outcome == "duplicate":
-                result.duplicates += 1
-            else:
-                errors.append((where, reasons[index], row.statement_id))
+        result.stored += outcomes.count("stored")
+        result.duplicates += outcomes.count("duplicate")
+        for (
+            index,
+            reason,
+        ) in reasons.items():  # a reason is kept for every conflict (a row may have turned out a duplicate)
+            if outcomes[index] == "conflict":
+                errors.append((batch.places[index], reason, batch.rows[index].statement_id))
         for where, reason, statement_id in sorted(errors, key=_input_order) if len(errors) > 1 else errors:
             result.add_error(where, reason, statement_id)
 
@@ -320,10 +321,10 @@ class Ingestor:
     def _write_once(self, rows: list[EventRow], rejections: list[Rejection]) -> tuple[list[Outcome], dict[int, str]]:
         outcomes: list[Outcome] = ["stored"] * len(rows)
         reasons: dict[int, str] = {}
-        seen: dict[int, EventRow] = {row.statement_key: row for row in rows}
         fresh: list[EventRow] = rows
-        if len(seen) < len(rows):  # duplicates inside the batch (rare): the first of each key is stored
-            seen, fresh = {}, []
+        if len(set(map(_BY_KEY, rows))) < len(rows):  # duplicates inside the batch (rare): the first of each is stored
+            seen: dict[int, EventRow] = {}
+            fresh = []
             for index, row in enumerate(rows):
                 known = seen.get(row.statement_key)
                 if known is None:
@@ -415,14 +416,19 @@ class Ingestor:
         cursor.execute(self._stage_create)
         if self._sqlite:
             cursor.execute(_SESSION_STAGE_CREATE)
-            plain = [_plain_of(row) for row in rows if _optional_of(row) == _NO_OPTIONAL]
+            if set(map(type, rows)) <= {PlainEventRow}:  # the usual batch (a file of playback events): no test per row
+                plain: Iterable[tuple[Any, ...]] = map(_plain_of, rows)
+                others: list[EventRow] = []
+            else:
+                plain = [_plain_of(row) for row in rows if _optional_of(row) == _NO_OPTIONAL]
+                others = [row for row in rows if _optional_of(row) != _NO_OPTIONAL]
             cursor.execute("BEGIN")
             try:
                 cursor.execute(f"DELETE FROM {self._stage_table}")
                 # two runs, each in key order: the plain rows, then the others
                 cursor.executemany(self._stage_plain, plain)
-                if len(plain) < len(rows):
-                    cursor.executemany(self._stage_insert, (r for r in rows if _optional_of(r) != _NO_OPTIONAL))
+                if others:
+                    cursor.executemany(self._stage_insert, others)
                 self._total_sessions(cursor)
                 cursor.execute("COMMIT")
             except BaseException:
