@@ -14,7 +14,7 @@ from rich.table import Table
 
 from edusdk._cli_output import Output, json_option
 from edusdk.analytics import Analytics, AnalyticsConfig
-from edusdk.analytics.ingest import BATCH_SIZE
+from edusdk.analytics.ingest import BATCH_SIZE, relaxed_collector
 
 
 def _db_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -56,7 +56,7 @@ def ingest(ctx: click.Context, file: str, batch_size: int, workers: int | None, 
       edusdk analytics ingest events.jsonl --json
     """
     out = _out(ctx, as_json)
-    with _open(db) as analytics:
+    with _open(db) as analytics, relaxed_collector():  # a small file is ingested in this process, not by workers
         result = analytics.ingest_file(file, batch_size=batch_size, workers=workers)
 
     def human() -> None:
