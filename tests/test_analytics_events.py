@@ -198,6 +198,10 @@ def test_the_line_fast_path_gives_the_full_paths_row_or_leaves_the_line_to_it(li
         full = str(exc)
     if row is not None:
         assert row == full
+        # the ingest stages a PlainEventRow through the columns a plain event fills: the others must be empty
+        assert type(row) is events_module.PlainEventRow
+        assert all(getattr(row, name) is None for name in ("time_from", "time_to", "progress", "length_s", "score"))
+        assert row.success is None and row.question is None and row.extra is None
     utf8 = b"\xff" not in line  # a line that is not UTF-8 is read with replacement characters, by the full path
     if utf8 and isinstance(full, events_module.EventRow) and set(plain) <= set(BASE) | {"video_time", "id"}:
         finite = all(isinstance(v, int | float) and math.isfinite(v) for k, v in plain.items() if "time" in k)
