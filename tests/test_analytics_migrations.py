@@ -1,5 +1,6 @@
 """Alembic: the migrations create exactly the schema the models describe, on SQLite and PostgreSQL; 0002 moves
-lookups onto integer keys and backfills rows stored under 0001; a store opened on an older database upgrades it."""
+lookups onto integer keys and backfills rows stored under 0001; 0003 drops the student-key index; a store opened on an
+older database upgrades it."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 
 def test_first_migration_creates_everything(engine: Any) -> None:
     assert current(engine) is None
-    assert upgrade(engine=engine) == "0002"
+    assert upgrade(engine=engine) == HEAD
     names = set(inspect(engine).get_table_names())
     assert {t.name for t in ANALYTICS_TABLES} <= names
     ours = MetaData()  # only the analytics tables (other parts of edusdk share SQLModel's metadata)
@@ -47,7 +48,7 @@ def test_first_migration_creates_everything(engine: Any) -> None:
         assert compare_metadata(MigrationContext.configure(conn), ours) == []
     with Analytics(engine=engine, config=CONFIG) as store:
         assert store.record(watch("a", "s", 0, 3)).stored == 2
-    assert upgrade(engine=engine) == "0002"  # idempotent
+    assert upgrade(engine=engine) == HEAD  # idempotent
 
 
 def test_a_store_created_database_is_adopted(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ def test_a_store_created_database_is_adopted(tmp_path: Path) -> None:
         store.record(watch("a", "s", 0, 3))
     result = CliRunner().invoke(main, ["analytics", "migrate", "--db", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    assert '"revision": "0002"' in result.stdout
+    assert f'"revision": "{HEAD}"' in result.stdout
 
 
 def test_0002_backfills_keys_of_rows_stored_under_0001(engine: Any) -> None:
@@ -68,7 +69,7 @@ def test_0002_backfills_keys_of_rows_stored_under_0001(engine: Any) -> None:
             text(f"INSERT INTO analytics_events ({', '.join(old_columns)}) VALUES (:{', :'.join(old_columns)})"),
             [{c: getattr(row, c) for c in old_columns} for row in rows],
         )
-    assert upgrade(engine=engine) == "0002"
+    assert upgrade(engine=engine) == HEAD
     with engine.connect() as conn:
         keys = conn.execute(text("SELECT statement_key, student_key FROM analytics_events ORDER BY id")).all()
     assert keys == [(row.statement_key, row.student_key) for row in rows]
@@ -138,3 +139,19 @@ def test_a_database_from_a_newer_edusdk_is_refused_with_the_command_to_run(tmp_p
     with pytest.raises(BadInputError, match="revision 9999") as caught, Analytics(str(path), config=CONFIG) as store:
         store.engine  # noqa: B018
     assert "edusdk analytics migrate --db" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize("versioned", [True, False], ids=["at-0002", "store-created-at-0002"])
+def test_0003_drops_the_student_key_index_and_students_are_still_found(engine: Any, versioned: bool) -> None:
+    assert upgrade(engine=engine, revision="0002") == "0002"
+    assert "ix_analytics_events_student_key" in {i["name"] for i in inspect(engine).get_indexes("analytics_events")}
+    if not versioned:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE alembic_version"))
+    assert upgrade(engine=engine) == HEAD
+    assert "ix_analytics_events_student_key" not in {i["name"] for i in inspect(engine).get_indexes("analytics_events")}
+    with Analytics(engine=engine, config=CONFIG) as store:
+        assert store.record(watch("kid", "s1", 0, 3) + watch("other", "s2", 0, 3)).stored == 4
+        assert len(store.export("kid")["statements"]) == 2
+        assert store.forget("kid") == 2 and store.export("kid")["statements"] == []
+        assert len(store.export("other")["statements"]) == 2

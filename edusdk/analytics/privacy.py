@@ -1,9 +1,10 @@
 """A student's rights over their data: export everything held (as xAPI), forget them, and the retention limit.
 
 Student ids are stored only as a keyed HMAC (`AnalyticsConfig.pseudonym`); the caller gives the raw id, we
-look rows up by its pseudonym (events through the indexed 64-bit `student_key` of the pseudonym, then the
-pseudonym itself, so a key shared by two students never mixes their rows). Every deletion (forget or
-retention) is logged in `analytics_deletions` and to the `edusdk.analytics` logger.
+look rows up by its pseudonym. Events have no index by student (since revision 0003: a random-key index made
+every ingest batch rewrite most of its pages), so export and forget read the whole events table: rare requests,
+about 0.2 s per million events here, and nothing they must find can be missed.
+Every deletion (forget or retention) is logged in `analytics_deletions` and to the `edusdk.analytics` logger.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from edusdk.analytics.config import AnalyticsConfig
-from edusdk.analytics.events import Event, student_key, to_xapi
+from edusdk.analytics.events import Event, to_xapi
 from edusdk.analytics.tables import SESSION_COLUMNS, session_totals_sql
 
 log = logging.getLogger("edusdk.analytics")
@@ -74,11 +75,8 @@ def export_student(engine: Engine, config: AnalyticsConfig, student_id: str) -> 
     pseudonym = config.pseudonym(student_id)
     with engine.connect() as conn:
         rows = conn.execute(
-            text(
-                f"SELECT {', '.join(_COLUMNS)} FROM analytics_events WHERE student_key = :k AND student = :s "
-                "ORDER BY timestamp, id"
-            ),
-            {"k": student_key(pseudonym), "s": pseudonym},
+            text(f"SELECT {', '.join(_COLUMNS)} FROM analytics_events WHERE student = :s ORDER BY timestamp, id"),
+            {"s": pseudonym},
         ).all()
         rejected = conn.execute(
             text("SELECT received_at, reason, payload FROM analytics_rejected WHERE student = :s ORDER BY id"),
@@ -95,10 +93,7 @@ def forget_student(engine: Engine, config: AnalyticsConfig, student_id: str) -> 
     """Delete every row held about `student_id` (events and rejected events); log it; the number deleted."""
     pseudonym = config.pseudonym(student_id)
     with engine.begin() as conn:
-        events = conn.execute(
-            text("DELETE FROM analytics_events WHERE student_key = :k AND student = :s"),
-            {"k": student_key(pseudonym), "s": pseudonym},
-        ).rowcount
+        events = conn.execute(text("DELETE FROM analytics_events WHERE student = :s"), {"s": pseudonym}).rowcount
         rejected = conn.execute(text("DELETE FROM analytics_rejected WHERE student = :s"), {"s": pseudonym}).rowcount
         conn.execute(text("DELETE FROM analytics_sessions WHERE student = :s"), {"s": pseudonym})
         conn.execute(

@@ -95,17 +95,18 @@ def _row_id() -> Any:
 class EventRecord(SQLModel, table=True):
     """One playback event (compact or xAPI, normalised). `student` is the keyed HMAC of the student id, never
     the id itself; `timestamp` is the event's wall time in Unix seconds; `statement_id` is the xAPI id (unique,
-    through its integer `statement_key`); rows of a student are found by `student_key = k AND student = s`."""
+    through its integer `statement_key`); rows of a student are found by `student = s` (a scan: see below)."""
 
     __tablename__ = "analytics_events"
     # The per-lesson fetch (retention, drop-off) is the only lookup by lesson; all-lesson queries read
-    # analytics_sessions instead. Every extra index costs ingest speed.
-    # Lookups by statement id and by student go through 64-bit integer keys (`statement_key`, `student_key`):
-    # indexing the 36/64-character text columns themselves made the index inserts the main ingest cost.
+    # analytics_sessions instead. Every extra index costs ingest speed, a random one most: each batch rewrites
+    # most of its leaf pages. The statement-id lookup goes through a 64-bit integer key (`statement_key`;
+    # indexing the 36-character text made the index inserts the main ingest cost). Student lookups (export,
+    # forget: rare) scan the table since 0003: at 5 M events the student-key index halved the ingest rate.
+    # `student_key` is still stored (an index can be put back on it without rewriting rows).
     __table_args__ = (
         Index("ix_analytics_events_lesson", "lesson_id"),
         Index("ix_analytics_events_statement_key", "statement_key", unique=True),
-        Index("ix_analytics_events_student_key", "student_key"),
     )
 
     id: int | None = _row_id()

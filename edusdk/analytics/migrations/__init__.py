@@ -1,5 +1,6 @@
 """Alembic migrations of the analytics schema; the first (0001) creates every table in `ANALYTICS_TABLES`,
-0002 moves the statement and student lookups onto 64-bit integer keys (backfilling existing rows).
+0002 moves the statement and student lookups onto 64-bit integer keys (backfilling existing rows), 0003 drops the
+index on the student key (export and forget scan the table).
 
 `AnalyticsStore` runs `ensure_current` when it first connects, so a database created at an earlier revision is
 upgraded in place on open (under a lock: a lock file beside a SQLite file, an advisory lock on PostgreSQL).
@@ -7,7 +8,7 @@ upgraded in place on open (under a lock: a lock file beside a SQLite file, an ad
 Example:
     >>> from edusdk.analytics.migrations import upgrade
     >>> upgrade("postgresql+psycopg://app@db/edusdk")   # or `edusdk analytics migrate --db …`
-    '0002'
+    '0003'
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).parent
 FIRST = "0001"
-HEAD = "0002"  # the newest revision in versions/ (a test keeps the two in step)
+HEAD = "0003"  # the newest revision in versions/ (a test keeps the two in step)
 _PG_LOCK_KEY = 0x65647573646B  # pg_advisory_lock key for schema upgrades ("edusdk")
 log = logging.getLogger("edusdk.analytics")
 
@@ -53,8 +54,8 @@ def current(engine: Engine) -> str | None:
 def upgrade(url: str | None = None, *, engine: Engine | None = None, revision: str = "head") -> str | None:
     """Migrate the database at `url` (see `database_url`) or `engine` to `revision`; the revision it is at.
 
-    A database whose tables the store created itself (before migrations were run) is stamped first: as 0002 when
-    it already has the integer keys, else as 0001.
+    A database whose tables the store created itself (before migrations were run) is stamped first: as 0001
+    without the integer keys, 0002 with them and the student-key index, else 0003.
     """
     from alembic import command
 
@@ -64,7 +65,9 @@ def upgrade(url: str | None = None, *, engine: Engine | None = None, revision: s
         config = _config(engine)
         if current(engine) is None and inspect(engine).has_table("analytics_events"):
             columns = {column["name"] for column in inspect(engine).get_columns("analytics_events")}
-            command.stamp(config, "0002" if "statement_key" in columns else FIRST)
+            indexes = {index["name"] for index in inspect(engine).get_indexes("analytics_events")}
+            keyed = "0002" if "ix_analytics_events_student_key" in indexes else "0003"
+            command.stamp(config, keyed if "statement_key" in columns else FIRST)
         command.upgrade(config, revision)
         return current(engine)
     finally:
