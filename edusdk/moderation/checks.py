@@ -15,7 +15,7 @@ import unicodedata
 from edusdk._errors import BadInputError
 from edusdk.models.moderation import Finding, ModerationReport
 from edusdk.models.script import Script
-from edusdk.moderation import semantic
+from edusdk.moderation import multilingual, semantic
 from edusdk.moderation.normalise import benign_senses, deobfuscate, gloss, textspeak
 from edusdk.moderation.pii import CONTACT_KINDS, PiiSpan, find_pii, redact
 from edusdk.moderation.policy import Policy
@@ -166,6 +166,12 @@ def moderate_texts(
         analyses = semantic.analyse_texts(plain, policy, context_for=mentions)
         sem = [a.findings for a in analyses]
         teaching = [a.teaching for a in analyses]
+        # The multilingual e5 signal (`multilingual`) on the sentences the English layers read poorly, for texts no
+        # layer has blocked yet; a category a MiniLM finding already names for the text is not reported twice.
+        settled = [any(f.action == "block" for f in [*a, *b]) for a, b in zip(blocklisted, sem, strict=True)]
+        for found, extra in zip(sem, multilingual.check_texts(plain, policy, skip=settled), strict=True):
+            named = {f.category for f in found}
+            found += [f for f in extra if f.category not in named]
     else:
         sem, teaching, contextual = [[] for _ in texts], [[] for _ in texts], frozenset()
     if remote is not None:

@@ -63,6 +63,9 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | dev, after round 9                           | 1.000/1.000 | 1.000/1.000   | 1.000/1.000 | 0.000    | 0.000    |
 | holdout8, after round 10 (seen: optimistic)  | 1.000/1.000 | 0.984/1.000   | 0.943/1.000 | 0.000    | 0.000    |
 | holdout9 (330), BLIND, round-10 code         | 0.942/0.722 | 0.978/0.750   | 0.922/0.940 | 0.025    | 0.040    |
+| holdout9, after e5 signal (seen)             | 0.949/0.833 | 0.978/0.750   | 0.922/0.940 | 0.025    | 0.040    |
+| holdout10 (330), BLIND, with the e5 signal   | 0.873/0.767 | 0.891/0.683   | 0.980/0.980 | 0.062    | 0.100    |
+| holdout10, BLIND, e5 switched off            | 0.850/0.567 | 0.891/0.683   | 0.980/0.980 | 0.062    | 0.080    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -259,10 +262,11 @@ HOLDOUT5 = HERE / "holdout5"  # blind: written by someone who never saw the code
 HOLDOUT6 = HERE / "holdout6"  # blind as well: measured on round 6 and round 7 code, never opened while tuning
 HOLDOUT8 = HERE / "holdout8"  # written blind by another helper; measured once on round-9 code
 HOLDOUT9 = HERE / "holdout9"  # written blind by another helper; measured once on round-10 code
+HOLDOUT10 = HERE / "holdout10"  # written blind by another helper; measured once with the e5 signal
 HOLDOUT7 = HERE / "holdout7"  # written blind by a helper who saw nothing of the project; measured on round 7 and 8 code
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
         "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7, "holdout8": HOLDOUT8,
-        "holdout9": HOLDOUT9}  # fmt: skip
+        "holdout9": HOLDOUT9, "holdout10": HOLDOUT10}  # fmt: skip
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
