@@ -39,8 +39,13 @@ class Head:
 
     def probability(self, embeddings: NDArray[np.float32]) -> NDArray[np.float64]:
         """P(harmful) for each row of `embeddings` (unit vectors)."""
-        z = embeddings.astype(np.float64) @ self.weights + self.bias
-        return np.asarray(1.0 / (1.0 + np.exp(-z)))
+        return logistic(embeddings, self.weights, self.bias)
+
+
+def logistic(embeddings: NDArray[np.float32], weights: NDArray[np.float64], bias: float) -> NDArray[np.float64]:
+    """sigmoid(embeddings · weights + bias) per row: a logistic head's probabilities (this head's, the e5 heads')."""
+    z = embeddings.astype(np.float64) @ weights + bias
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
 def load_head(directory: Path | None = None) -> Head | None:

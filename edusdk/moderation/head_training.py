@@ -93,6 +93,17 @@ def cross_validate(
     return out
 
 
+def out_of_fold(x: NDArray[np.float64], y: NDArray[np.float64], l2: float, thresholds: tuple[float, ...]) -> list[str]:
+    """One line per threshold: the 5-fold cross-validated recall and false-positive rate at penalty `l2`."""
+    p = cross_validate(x, y, l2)
+    lines = []
+    for t in thresholds:
+        recall = float(((p >= t) & (y > 0.5)).sum() / y.sum())
+        fpr = float(((p >= t) & (y < 0.5)).sum() / (y < 0.5).sum())
+        lines.append(f"threshold {t}: out-of-fold recall {recall:.3f}, FPR {fpr:.3f}")
+    return lines
+
+
 def main() -> None:
     """Cross-validate the penalty, fit on everything, write `head.json`."""
     root = data_dir("moderation")
@@ -100,11 +111,8 @@ def main() -> None:
     x = model().embed(texts, exact=True).astype(np.float64)
     print(f"{len(texts)} sentences, {int(y.sum())} harmful")
     for l2 in (0.003, 0.01, 0.03, 0.1):
-        p = cross_validate(x, y, l2)
-        for t in (0.5, 0.7, 0.8, 0.9):
-            recall = float(((p >= t) & (y > 0.5)).sum() / y.sum())
-            fpr = float(((p >= t) & (y < 0.5)).sum() / (y < 0.5).sum())
-            print(f"l2 {l2:<4} threshold {t}: out-of-fold recall {recall:.3f}, FPR {fpr:.3f}")
+        for line in out_of_fold(x, y, l2, (0.5, 0.7, 0.8, 0.9)):
+            print(f"l2 {l2:<4} {line}")
     w, b = fit(x, y, L2)
     path = root / "semantic" / "head.json"
     payload = {"digest": digest(texts, y), "l2": L2, "bias": round(b, 6), "weights": [round(float(v), 6) for v in w]}

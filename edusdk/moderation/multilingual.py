@@ -40,6 +40,7 @@ from numpy.typing import NDArray
 
 from edusdk._resources import data_dir
 from edusdk.models.moderation import Finding
+from edusdk.moderation.head import logistic
 from edusdk.moderation.normalise import gloss
 from edusdk.moderation.policy import Policy
 
@@ -136,8 +137,7 @@ class Linear:
     bias: float
 
     def probability(self, embeddings: Matrix) -> NDArray[np.float64]:
-        z = embeddings.astype(np.float64) @ self.weights + self.bias
-        return np.asarray(1.0 / (1.0 + np.exp(-z)))
+        return logistic(embeddings, self.weights, self.bias)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import yaml
 from numpy.typing import NDArray
 
 from edusdk._resources import data_dir
-from edusdk.moderation.head_training import cross_validate, digest, fit
+from edusdk.moderation.head_training import digest, fit, out_of_fold
 from edusdk.moderation.multilingual import encoder
 from edusdk.moderation.semantic import IDENTITY_CATEGORIES, _copyright_aliases, _rewrites
 
@@ -76,11 +76,8 @@ def embed(texts: list[str]) -> NDArray[np.float64]:
 
 
 def _report(name: str, x: NDArray[np.float64], y: NDArray[np.float64], l2: float) -> None:
-    p = cross_validate(x, y, l2)
-    for t in (0.5, 0.8, 0.9, 0.95, 0.97, 0.99):
-        recall = float(((p >= t) & (y > 0.5)).sum() / y.sum())
-        fpr = float(((p >= t) & (y < 0.5)).sum() / (y < 0.5).sum())
-        print(f"{name} l2 {l2}: threshold {t}: out-of-fold recall {recall:.3f}, FPR {fpr:.3f}")
+    for line in out_of_fold(x, y, l2, (0.5, 0.8, 0.9, 0.95, 0.97, 0.99)):
+        print(f"{name} l2 {l2}: {line}")
 
 
 def train(root: Path | None = None, *, verbose: bool = True) -> dict[str, object]:
