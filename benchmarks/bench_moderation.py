@@ -84,27 +84,25 @@ def _text_latency(policy: Policy, texts: list[str]) -> dict[str, float]:
         batched.append((time.perf_counter() - t) * 1000 / len(chunk))
     model.clear_cache()
     no_semantic = policy.model_copy(update={"semantic": False})
-    foreign, foreign_off = _foreign_latency(policy, texts)
+    mixed, mixed_off, e5_share = _mixed_latency(policy, texts)
     return {"single_p50_ms": single, "fp32_single_p50_ms": fp32_single,
-            "repeated_p50_ms": repeated, "foreign_single_p50_ms": foreign, "foreign_no_e5_p50_ms": foreign_off,
+            "repeated_p50_ms": repeated, "mixed_single_p50_ms": mixed, "mixed_no_e5_p50_ms": mixed_off,
+            "mixed_e5_share": e5_share,
             "batched_p50_ms": statistics.median(batched),
             "lexicon_only_p50_ms": _p50_single(no_semantic, texts[5:65])}  # fmt: skip
 
 
-def _foreign_latency(policy: Policy, texts: list[str]) -> tuple[float, float]:
-    """p50 ms per prompt on 60 prompts with a sentence the e5 signal reads (not plain English: `multilingual.needs_e5`),
-    one at a time, caches cleared: with the e5 signal, and (baseline, same prompts) with `EDUSDK_MODERATION_E5=0`."""
+def _mixed_latency(policy: Policy, texts: list[str]) -> tuple[float, float, float]:
+    """p50 ms per prompt on 60 prompts drawn evenly from every set and label (unsafe, copyright, other languages:
+    more of them pass the classifier's MiniLM gate and are read by e5 too), one at a time, caches cleared: with e5,
+    and (baseline, same prompts) with `EDUSDK_MODERATION_E5=0` (MiniLM-only heads). Also the share of those prompts
+    e5 read."""
     import os
 
-    from edusdk.moderation import multilingual
-    from edusdk.moderation.normalise import gloss
+    from edusdk.moderation import classifier, multilingual
+    from edusdk.moderation.normalise import harm_reading
 
-    def read_by_e5(text: str) -> bool:
-        return any(
-            multilingual.needs_e5(s, gloss(s) is not None, semantic.is_foreign(s)) for s in semantic.sentences(text)
-        )
-
-    foreign = [t for t in texts if read_by_e5(t)][:65]
+    mixed = texts[:: max(1, len(texts) // 65)][:65]
     encoder = multilingual.encoder()
     timings = []
     for off in (False, True):
@@ -114,15 +112,18 @@ def _foreign_latency(policy: Policy, texts: list[str]) -> tuple[float, float]:
         before = os.environ.get("EDUSDK_MODERATION_E5")
         os.environ["EDUSDK_MODERATION_E5"] = "0" if off else "1"
         try:
-            for text in foreign[:5]:
+            for text in mixed[:5]:
                 moderate_text(text, policy)  # warm-up
-            timings.append(_p50_single(policy, foreign[5:65]))
+            timings.append(_p50_single(policy, mixed[5:65]))
         finally:
             if before is None:
                 os.environ.pop("EDUSDK_MODERATION_E5", None)
             else:
                 os.environ["EDUSDK_MODERATION_E5"] = before
-    return timings[0], timings[1]
+    units = [u for t in mixed[5:65] for u in classifier.units_of(harm_reading(t))[0]]
+    scores = classifier.assess(units)
+    share = float(scores.full.mean()) if scores is not None and len(units) else 0.0
+    return timings[0], timings[1], share
 
 
 def _frame_rate(n: int = 40) -> dict[str, float]:
@@ -211,9 +212,9 @@ def run(print_table: bool = True) -> list[dict[str, Any]]:
               f"repeated prompt (cached) {lat['repeated_p50_ms']:.2f} ms; "
               f"batched {lat['batched_p50_ms']:.1f} ms; "
               f"lexicon + PII only {lat['lexicon_only_p50_ms']:.2f} ms; target ≤ 10 ms")  # fmt: skip
-        print(f"text check p50 on prompts not in plain English (the e5 signal reads them): "
-              f"{lat['foreign_single_p50_ms']:.1f} ms; without e5 (baseline, EDUSDK_MODERATION_E5=0) "
-              f"{lat['foreign_no_e5_p50_ms']:.1f} ms")  # fmt: skip
+        print(f"text check p50 on 60 prompts drawn from every set and label ({lat['mixed_e5_share']:.0%} read by e5 "
+              f"past the classifier's MiniLM gate): {lat['mixed_single_p50_ms']:.1f} ms; without e5 (baseline, "
+              f"EDUSDK_MODERATION_E5=0: MiniLM-only heads) {lat['mixed_no_e5_p50_ms']:.1f} ms")  # fmt: skip
         print(f"frame checks at 512 px: {frames['frames_per_s_distinct']:.1f} frames/s when every frame differs, "
               f"{frames['frames_per_s_lesson']:.1f} frames/s on a rendered lesson (baseline: stock NudeNet decoding "
               f"{frames['stock_nudenet_frames_per_s']:.1f} frames/s; hashing alone "

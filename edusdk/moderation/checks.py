@@ -15,8 +15,8 @@ import unicodedata
 from edusdk._errors import BadInputError
 from edusdk.models.moderation import Finding, ModerationReport
 from edusdk.models.script import Script
-from edusdk.moderation import multilingual, semantic
-from edusdk.moderation.normalise import benign_senses, deobfuscate, gloss, textspeak
+from edusdk.moderation import classifier, semantic
+from edusdk.moderation.normalise import gloss, harm_reading
 from edusdk.moderation.pii import CONTACT_KINDS, PiiSpan, find_pii, redact
 from edusdk.moderation.policy import Policy
 from edusdk.moderation.remote import RemoteModeration
@@ -158,20 +158,31 @@ def moderate_texts(
     # Harm checks read the text with obfuscation undone ("s3x", "k i l l"), text-speak and masked words written out
     # ("ur", "rn", "sl*t": `normalise.textspeak`, round 10) and polysemous harm words in a benign sense written
     # neutrally ("kill a process" → "stop a process": `normalise.benign_senses`); PII reads it as written.
-    plain = [(where, benign_senses(textspeak(deobfuscate(text)))) for where, text in texts]
+    plain = [(where, harm_reading(text)) for where, text in texts]
     blocklisted = [_listed(text, policy, where) for where, text in plain]
     if _use_semantic(policy, use_semantic):
         contextual = semantic.exemplars().contextual
         mentions = [any(f.category in contextual and f.action != "block" for f in found) for found in blocklisted]
-        analyses = semantic.analyse_texts(plain, policy, context_for=mentions)
-        sem = [a.findings for a in analyses]
+        # The learned classifier (`classifier`: MiniLM + e5 heads fitted on labelled prompts) reports on its own; a
+        # nearest-exemplar finding (`semantic`) counts only where the classifier does not read its sentence as plainly
+        # benign (`classifier.BACKING`), so the exemplar layer runs only on the texts where one could (or where a
+        # blocklisted mention needs its teaching context). A category it already names is not reported twice.
+        verdicts = classifier.check_texts(plain, policy)
+        open_ = [m or not s for m, s in zip(mentions, verdicts.settled, strict=True)]
+        analysed = iter(
+            semantic.analyse_texts(
+                [t for t, o in zip(plain, open_, strict=True) if o],
+                policy,
+                context_for=[m for m, o in zip(mentions, open_, strict=True) if o],
+            )
+        )
+        analyses = [next(analysed) if o else semantic.Analysis([], []) for o in open_]
         teaching = [a.teaching for a in analyses]
-        # The multilingual e5 signal (`multilingual`) on the sentences the English layers read poorly, for texts no
-        # layer has blocked yet; a category a MiniLM finding already names for the text is not reported twice.
-        settled = [any(f.action == "block" for f in [*a, *b]) for a, b in zip(blocklisted, sem, strict=True)]
-        for found, extra in zip(sem, multilingual.check_texts(plain, policy, skip=settled), strict=True):
-            named = {f.category for f in found}
-            found += [f for f in extra if f.category not in named]
+        sem = []
+        for analysis, learned in zip(analyses, verdicts.findings, strict=True):
+            kept = [f for f in analysis.findings if verdicts.backs(f)]
+            named = {f.category for f in kept}
+            sem.append(kept + [f for f in learned if f.category not in named])
     else:
         sem, teaching, contextual = [[] for _ in texts], [[] for _ in texts], frozenset()
     if remote is not None:

@@ -320,3 +320,15 @@ def benign_senses(text: str, directory: Path | None = None) -> str:
     for sep, sentence in zip(seps, out[1:], strict=True):
         joined += sep + sentence
     return joined
+
+
+def harm_reading(text: str, directory: Path | None = None) -> str:
+    """`text` as every harm check reads it: obfuscation undone (`deobfuscate`), text-speak and masked words written
+    out (`textspeak`), polysemous harm words in a benign sense written neutrally (`benign_senses`). PII reads the
+    text as written.
+
+    Example:
+        >>> harm_reading("how 2 k1ll a process in linux")
+        'how to stop a process in linux'
+    """
+    return benign_senses(textspeak(deobfuscate(text)), directory)

@@ -243,7 +243,6 @@ make chloroform at home" is not recognised as a harm (the mechanism needs the su
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -251,6 +250,7 @@ import yaml
 from edusdk._resources import data_dir
 from edusdk.models.moderation import ModerationReport
 from edusdk.moderation.checks import moderate_texts
+from edusdk.moderation.labelled import Example, load_set
 from edusdk.moderation.policy import Policy
 
 HERE = Path(__file__).resolve().parent
@@ -267,35 +267,17 @@ HOLDOUT7 = HERE / "holdout7"  # written blind by a helper who saw nothing of the
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
         "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7, "holdout8": HOLDOUT8,
         "holdout9": HOLDOUT9, "holdout10": HOLDOUT10}  # fmt: skip
+# The learned classifier (`edusdk.moderation.classifier`, round 11) is fitted on these sets (`train.py`): their rows
+# are fit numbers from then on; the blind sets measure it.
+TRAINING = ("dev", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
+            "holdout9", "holdout10")  # fmt: skip
+BLIND: tuple[str, ...] = ()
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
-
-
-@dataclass(frozen=True)
-class Example:
-    label: str  # safe | hard_benign | unsafe | copyright | pii
-    audience: str
-    text: str
-    subcategory: str = ""
 
 
 def load_examples(directory: Path = HERE) -> list[Example]:
     """Every labelled prompt of one evaluation set (`HERE`: the dev set; `HOLDOUT`: the held-out set)."""
-    examples: list[Example] = []
-    for line in _lines(directory / "safe.txt"):
-        examples.append(Example("safe", "k12", line))
-    for line in _lines(directory / "hard_benign.txt"):
-        audience, text = line.split("\t", 1)
-        examples.append(Example("hard_benign", audience, text))
-    for line in _lines(directory / "unsafe.txt"):
-        category, text = line.split("\t", 1)
-        examples.append(Example("unsafe", "k12", text, category))
-    examples += [Example("copyright", "k12", line) for line in _lines(directory / "copyright.txt")]
-    examples += [Example("pii", "k12", line) for line in _lines(directory / "pii.txt")]
-    return examples
-
-
-def _lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return load_set(directory)
 
 
 def check_disjoint() -> list[str]:
