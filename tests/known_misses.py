@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-# Lessons the round-11 learned classifier flags (written for earlier rounds' mechanisms; the classifier reads their
+# Lessons the round-11/12 learned classifier flags (written for earlier rounds' mechanisms; the classifier reads their
 # wording as the harm they teach about). Listed in moderation/README.md, "Learned classifier".
 CLASSIFIER_FALSE_POSITIVE = pytest.mark.xfail(
     reason="round 11: the learned classifier flags this lesson (a known false positive, moderation/README.md)",

@@ -56,7 +56,9 @@ def test_stored_classifier_loads_with_its_shapes() -> None:
     assert clf.category_weights.shape == (len(clf.categories), 768)
     assert {"sexual", "sexual/minors", "hate", "violence", "self-harm", "illicit"} <= set(clf.categories)
     assert 0 < clf.gate < clf.harm_threshold < 1 and 0 < clf.copyright_threshold < 1
-    assert "holdout10" in clf.sets and not any(name.startswith("holdout11") for name in clf.sets)
+    from tests.moderation_eval.evaluate import BLIND
+
+    assert "holdout10" in clf.sets and not set(BLIND) & set(clf.sets)
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,7 +105,8 @@ class Features:
 
     def __init__(self, cache: Path | None = None) -> None:
         self.cache = cache
-        self.store: dict[tuple[str, str], NDArray[np.float32]] = {}
+        self.store: dict[tuple[str, str], NDArray[np.float32]] = {}  # (encoder, text as read) → vector
+        self.readings: dict[str, str] = {}  # text as written → as the checks read it
         if cache is not None and cache.is_file():
             self.store = pickle.loads(cache.read_bytes())
 
@@ -118,18 +120,19 @@ class Features:
             ("f32", lambda t: model().embed(t, exact=True)),
             ("e5", e5.embed),
         ]
+        readings = {t: harm_reading(t) for t in dict.fromkeys(texts)}
         for kind, embed in jobs:
-            missing = list(dict.fromkeys(harm_reading(t) for t in texts if (kind, t) not in self.store))
+            missing = list(dict.fromkeys(r for r in readings.values() if (kind, r) not in self.store))
             if missing:
-                vectors = dict(zip(missing, embed(missing), strict=True))
-                self.store.update({(kind, t): vectors[harm_reading(t)] for t in texts if (kind, t) not in self.store})
+                self.store.update({(kind, r): v for r, v in zip(missing, embed(missing), strict=True)})
+        self.readings.update(readings)
         if self.cache is not None:
-            tmp = self.cache.with_suffix(".tmp")
+            tmp = self.cache.with_suffix(f".{os.getpid()}.tmp")  # two runs may share a cache
             tmp.write_bytes(pickle.dumps(self.store))
             tmp.replace(self.cache)
 
     def matrix(self, texts: list[str], kind: str) -> Vectors:
-        return np.stack([self.store[(kind, t)] for t in texts]).astype(np.float64)
+        return np.stack([self.store[(kind, self.readings[t])] for t in texts]).astype(np.float64)
 
     def both(self, texts: list[str], minilm: str) -> Vectors:
         """[MiniLM; e5] rows (`minilm`: `i8` or `f32`)."""

@@ -31,6 +31,8 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 _LEET_WORD_RE = re.compile(r"(?<![\w@$])(?=[\w@$]*[^\W\d_])(?=[\w@$]*[013457@$])[\w@$]{2,}")
 _STRETCH_RE = re.compile(r"([^\W\d_])\1{2,}")
 _SPACED_RE = re.compile(r"(?<!\w)(?:[^\W\d_][ .*_-]){2,}[^\W\d_](?!\w)")
+# (round 11) Spaced-out letters and leetspeak, words apart by two spaces: "h 0 w  t 0  m 4 k 3  a  b 0 m b".
+_SPACED_LEET_RE = re.compile(r"(?<!\S)[^\W_](?: {1,2}[^\W_]){3,}(?!\S)")
 _TOKEN_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+|[^\w\s]")
 _MAX_PHRASE = 5  # (round 9: was 3, which left the glossary's 4-word phrases unused — "sans se faire prendre")
 # English function words: a sentence with as many of these as glossary words of its best language is English.
@@ -44,7 +46,8 @@ _ENGLISH = frozenset(_ENGLISH_TEXT.split())
 def deobfuscate(text: str) -> str:
     """`text` with leetspeak words, stretched letters and spaced-out letters written plainly (the same text when
     there is none)."""
-    out = _LEET_WORD_RE.sub(_unleet, text)
+    out = _SPACED_LEET_RE.sub(_unspace_leet, text)
+    out = _LEET_WORD_RE.sub(_unleet, out)
     out = _STRETCH_RE.sub(r"\1", out)
     return _SPACED_RE.sub(lambda m: re.sub(r"[ .*_-]", "", m.group()), out)
 
@@ -109,6 +112,16 @@ def _unmask(match: re.Match[str]) -> str:
     shape = re.compile("".join("." if c in "*#%" else re.escape(c.casefold()) for c in word))
     found = [w for w in _MASKED_WORDS if len(w) == len(word) and shape.fullmatch(w)]
     return found[0] if len(found) == 1 else word
+
+
+def _unspace_leet(match: re.Match[str]) -> str:
+    """A run of single characters (letters, leet digits) with words apart by two spaces, written as words
+    ("h 0 w  t 0" -> "how to", "k i l l  m y" -> "kill my"); one without two spaces or two letters ("3 x 4") is
+    left as it is."""
+    run = match.group()
+    if sum(c.isalpha() for c in run) < 2 or "  " not in run:
+        return run
+    return " ".join(word.replace(" ", "").translate(_LEET) for word in run.split("  "))
 
 
 def _unleet(match: re.Match[str]) -> str:

@@ -312,6 +312,43 @@ _PATTERNS += [
 ]
 
 
+# (round 11) Credentials a student types in: "my password is Tiger2012!", "login: mason.reid / Tiger2012!", "mot de
+# passe : soleil44", "パスワードはabc123". The value must look like a secret (`_secret_like`): a digit, a symbol or an
+# inner capital, so "my password is strong" is not one. Student text only (not in CONTACT_KINDS): a lesson on password
+# safety shows example passwords on purpose.
+_PASSWORD_CUE = (
+    r"password|passwort|passcode|passwd|pwd|pw|contrase[ñn]a|mot\s+de\s+passe|mdp|senha|wachtwoord|has[łl]o|[şs]ifre|"
+    r"lösenord|adgangskode|salasana|пароль|كلمة\s+المرور|पासवर्ड|kata\s+sandi"
+)
+_PATTERNS += [
+    (
+        "CREDENTIAL",
+        re.compile(
+            rf"(?i)\b(?:{_PASSWORD_CUE})\b\s*(?:is|es|est|ist|é|è|to|jest|:|=|-)?\s*[:=]?\s*(?P<v>[^\s,;]{{3,40}})"
+        ),
+        8,
+    ),
+    (
+        "CREDENTIAL",
+        re.compile(
+            r"(?i)\b(?:log-?in|sign-?in|user\s*name|user|account)\s*(?:is|:|=)\s*(?P<v>[^\s,;/]+\s*/\s*[^\s,;]+)"
+        ),
+        8,
+    ),
+    (
+        "CREDENTIAL",
+        re.compile(r"(?:パスワード|密码|密碼|비밀번호)\s*[:：]?\s*(?:は|是|는|은)?\s*(?P<v>[!-~]{3,40})"),
+        8,
+    ),
+]
+
+
+def _secret_like(value: str) -> bool:
+    """A value that looks like a password: a digit, a symbol inside it, or a capital after its first letter."""
+    core = value.rstrip(".!?)\"'")
+    return any(c.isdigit() for c in core) or any(not c.isalnum() for c in core) or any(c.isupper() for c in core[1:])
+
+
 def tckn_valid(number: str) -> bool:
     """The two check digits of a Turkish T.C. kimlik number (11 digits, the first not 0).
 
@@ -527,6 +564,8 @@ def _luhn9(text: str) -> bool:
 
 def _valid(kind: str, text: str) -> bool:
     digits = sum(c.isdigit() for c in text)
+    if kind == "CREDENTIAL":
+        return _secret_like(text)
     if kind == "CARD":
         return luhn_valid(text)
     if kind == "IBAN":

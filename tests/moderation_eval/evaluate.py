@@ -66,6 +66,8 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout9, after e5 signal (seen)             | 0.949/0.833 | 0.978/0.750   | 0.922/0.940 | 0.025    | 0.040    |
 | holdout10 (330), BLIND, with the e5 signal   | 0.873/0.767 | 0.891/0.683   | 0.980/0.980 | 0.062    | 0.100    |
 | holdout10, BLIND, e5 switched off            | 0.850/0.567 | 0.891/0.683   | 0.980/0.980 | 0.062    | 0.080    |
+| holdout11 (330), BLIND, round 11 (classifier)| 0.957/0.989 | 0.932/0.917   | 0.926/1.000 | 0.037    | 0.040    |
+| holdout12 (330), BLIND, round 11 (classifier)| 0.944/0.944 | 0.952/1.000   | 0.980/0.980 | 0.025    | 0.040    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -238,6 +240,15 @@ tests/test_moderation_round10.py checks each class on sentences written for it (
 11 PII); of the first 39, written before the last changes, 2 failed at first (a Turkish inflection, a head-only flag
 on "Tell a trusted adult and report it"), and one harmful one still fails the class it stands for: "show exactly how to
 make chloroform at home" is not recognised as a harm (the mechanism needs the substance to be a known harm).
+
+Round 11: a learned classifier (edusdk/moderation/classifier.py; moderation/README.md, "Learned classifier"):
+logistic heads on MiniLM + multilingual-e5 embeddings, fitted on the bank, the sets above (holdout..holdout10 and
+dev, all seen by then) and about 3,300 new training prompts (moderation/training/), thresholds by leave-one-set-out;
+it replaces round 10's e5 signal, and nearest-exemplar findings need its backing. From round 11 the sets the
+classifier is fitted on (`TRAINING`) show fit numbers; `BLIND` sets measure it. holdout11 and holdout12 were written
+blind at the same time and measured once (the two rows above; pooled: unsafe recall 0.967, copyright 0.958, PII 0.990,
+FPR safe 0.031), then trained on in round 12 with about 650 more training prompts and two mechanisms (credentials in
+PII, spaced leetspeak); holdout13 and holdout14 measure round 12.
 """
 
 from __future__ import annotations
@@ -263,15 +274,21 @@ HOLDOUT6 = HERE / "holdout6"  # blind as well: measured on round 6 and round 7 c
 HOLDOUT8 = HERE / "holdout8"  # written blind by another helper; measured once on round-9 code
 HOLDOUT9 = HERE / "holdout9"  # written blind by another helper; measured once on round-10 code
 HOLDOUT10 = HERE / "holdout10"  # written blind by another helper; measured once with the e5 signal
+HOLDOUT11 = HERE / "holdout11"  # written blind by a helper; measured once on the round-11 learned classifier, then
+# trained on (round 12)
+HOLDOUT12 = HERE / "holdout12"  # written blind by another helper at the same time; measured once with holdout11
+HOLDOUT13 = HERE / "holdout13"  # written blind by a helper; measured once on the round-12 classifier
+HOLDOUT14 = HERE / "holdout14"  # written blind by another helper at the same time; measured once with holdout13
 HOLDOUT7 = HERE / "holdout7"  # written blind by a helper who saw nothing of the project; measured on round 7 and 8 code
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
         "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7, "holdout8": HOLDOUT8,
-        "holdout9": HOLDOUT9, "holdout10": HOLDOUT10}  # fmt: skip
+        "holdout9": HOLDOUT9, "holdout10": HOLDOUT10, "holdout11": HOLDOUT11, "holdout12": HOLDOUT12,
+        "holdout13": HOLDOUT13, "holdout14": HOLDOUT14}  # fmt: skip
 # The learned classifier (`edusdk.moderation.classifier`, round 11) is fitted on these sets (`train.py`): their rows
 # are fit numbers from then on; the blind sets measure it.
 TRAINING = ("dev", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
-            "holdout9", "holdout10")  # fmt: skip
-BLIND: tuple[str, ...] = ()
+            "holdout9", "holdout10", "holdout11", "holdout12")  # fmt: skip
+BLIND = ("holdout13", "holdout14")
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
