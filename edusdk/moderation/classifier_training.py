@@ -38,7 +38,7 @@ from edusdk.moderation.semantic import IDENTITY_CATEGORIES, _copyright_aliases, 
 
 L2 = 0.01  # ridge penalty of every head (leave-one-set-out: 0.003-0.03 within 0.01 of each other)
 # Read off the leave-one-set-out table (`--loso`); see moderation/README.md, "Learned classifier".
-THRESHOLDS = {"harmful": 0.7, "copyright": 0.8, "gate": 0.1, "fallback_harmful": 0.95, "fallback_copyright": 0.95}
+THRESHOLDS = {"harmful": 0.7, "copyright": 0.95, "gate": 0.1, "fallback_harmful": 0.95, "fallback_copyright": 0.95}
 Vectors = NDArray[np.float64]
 
 

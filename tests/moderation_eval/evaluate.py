@@ -68,6 +68,8 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout10, BLIND, e5 switched off            | 0.850/0.567 | 0.891/0.683   | 0.980/0.980 | 0.062    | 0.080    |
 | holdout11 (330), BLIND, round 11 (classifier)| 0.957/0.989 | 0.932/0.917   | 0.926/1.000 | 0.037    | 0.040    |
 | holdout12 (330), BLIND, round 11 (classifier)| 0.944/0.944 | 0.952/1.000   | 0.980/0.980 | 0.025    | 0.040    |
+| holdout13 (323), BLIND, round 12             | 0.935/0.967 | 0.887/0.948   | 0.893/1.000 | 0.053    | 0.041    |
+| holdout14 (324), BLIND, round 12             | 0.898/0.978 | 0.931/0.982   | 0.962/1.000 | 0.038    | 0.060    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -248,7 +250,9 @@ it replaces round 10's e5 signal, and nearest-exemplar findings need its backing
 classifier is fitted on (`TRAINING`) show fit numbers; `BLIND` sets measure it. holdout11 and holdout12 were written
 blind at the same time and measured once (the two rows above; pooled: unsafe recall 0.967, copyright 0.958, PII 0.990,
 FPR safe 0.031), then trained on in round 12 with about 650 more training prompts and two mechanisms (credentials in
-PII, spaced leetspeak); holdout13 and holdout14 measure round 12.
+PII, spaced leetspeak); holdout13 and holdout14 measured round 12 blind (rows above; pooled: unsafe recall 0.972,
+copyright 0.965, PII 1.000, FPR safe 0.044 — five of its seven false positives from the copyright head), then were
+trained on in round 13 with the copyright threshold raised to 0.95; holdout15 and holdout16 measure round 13.
 """
 
 from __future__ import annotations
@@ -277,18 +281,20 @@ HOLDOUT10 = HERE / "holdout10"  # written blind by another helper; measured once
 HOLDOUT11 = HERE / "holdout11"  # written blind by a helper; measured once on the round-11 learned classifier, then
 # trained on (round 12)
 HOLDOUT12 = HERE / "holdout12"  # written blind by another helper at the same time; measured once with holdout11
-HOLDOUT13 = HERE / "holdout13"  # written blind by a helper; measured once on the round-12 classifier
+HOLDOUT13 = HERE / "holdout13"  # written blind by a helper; measured once on the round-12 classifier, then trained on
 HOLDOUT14 = HERE / "holdout14"  # written blind by another helper at the same time; measured once with holdout13
+HOLDOUT15 = HERE / "holdout15"  # written blind by a helper; measured once on the round-13 classifier
+HOLDOUT16 = HERE / "holdout16"  # written blind by another helper at the same time; measured once with holdout15
 HOLDOUT7 = HERE / "holdout7"  # written blind by a helper who saw nothing of the project; measured on round 7 and 8 code
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
         "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7, "holdout8": HOLDOUT8,
         "holdout9": HOLDOUT9, "holdout10": HOLDOUT10, "holdout11": HOLDOUT11, "holdout12": HOLDOUT12,
-        "holdout13": HOLDOUT13, "holdout14": HOLDOUT14}  # fmt: skip
+        "holdout13": HOLDOUT13, "holdout14": HOLDOUT14, "holdout15": HOLDOUT15, "holdout16": HOLDOUT16}  # fmt: skip
 # The learned classifier (`edusdk.moderation.classifier`, round 11) is fitted on these sets (`train.py`): their rows
 # are fit numbers from then on; the blind sets measure it.
 TRAINING = ("dev", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
-            "holdout9", "holdout10", "holdout11", "holdout12")  # fmt: skip
-BLIND = ("holdout13", "holdout14")
+            "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14")  # fmt: skip
+BLIND = ("holdout15", "holdout16")
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
