@@ -1,5 +1,6 @@
-"""Round 11's small mechanisms beside the learned classifier: credentials in student text (PII) and spaced-out
-leetspeak with words two spaces apart (`normalise.deobfuscate`). Sentences written for these tests."""
+"""Round 11-14 small mechanisms beside the learned classifier: credentials in student text (PII), spaced-out
+leetspeak with words two spaces apart (`normalise.deobfuscate`), names given to characters. Sentences written for
+these tests."""
 
 from __future__ import annotations
 
@@ -44,3 +45,18 @@ def test_password_talk_without_a_secret_is_not_a_credential(text: str) -> None:
 )
 def test_spaced_leetspeak_is_read_as_words(text: str, reading: str) -> None:
     assert deobfuscate(text) == reading
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the life cycle of a butterfly with a caterpillar character named Pip", "a story about a robot called Bolt"],
+)
+def test_a_name_given_to_a_character_is_not_personal_data(text: str) -> None:
+    """(round 14) a character, animal or toy named in the request is fiction: no NAME span."""
+    assert [s for s in find_pii(text) if s.kind == "NAME"] == []
+
+
+def test_a_pupil_named_in_the_same_way_still_is() -> None:
+    assert [s.text for s in find_pii("a new girl named Emma Stone joined our class 4C") if s.kind == "NAME"] == [
+        "Emma Stone"
+    ]

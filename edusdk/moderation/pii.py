@@ -381,6 +381,14 @@ _NAME_CONTEXT = re.compile(
     rf"|(?i:my|our)\s+(?i:friend|best\s+friend|brother|sister|cousin|teacher|mom|mum|dad|son|daughter|classmate)"
     rf"(?:'s\s+name\s+is)?)\s+({_NAME})"
 )
+# (round 14) "a caterpillar character named Pip", "a robot called Bolt": a name given to a character, an animal or a toy
+# in the request is fiction, not a pupil's personal data.
+_FICTION_BEFORE = re.compile(
+    r"(?i)\b(?:character|robot|dog|cat|puppy|kitten|bear|dragon|fox|owl|mascot|puppet|hero|heroine|alien|monster|"
+    r"caterpillar|butterfly|animal|pet|toy|doll|teddy|bunny|rabbit|mouse|frog|turtle|tortoise|lion|elephant|penguin|"
+    r"dinosaur|unicorn|fairy|wizard|witch|princess|prince|knight|pirate|superhero|creature|bird|fish|horse|pig|duck|"
+    r"snail|ant|bee|spider|worm|tree|planet|spaceship|car|train)s?\b[^.!?\n]{0,25}$"
+)
 _NOT_NAMES = frozenset({  # capitalised words that follow "I'm" or "my friend" but are not names
     "I", "The", "A", "An", "In", "On", "At", "To", "From", "Not", "Very", "So", "Just", "Really", "Happy",
     "Sad", "Sorry", "Going", "Here", "Back", "Ready", "Sure", "Fine", "Good", "Tired", "Hungry", "Learning",
@@ -612,6 +620,9 @@ def find_pii(text: str, *, directory: Path | None = None, kinds: frozenset[str] 
     for m in _NAME_CONTEXT.finditer(text):
         words = m.group(1).split()
         if words[0] in _NOT_NAMES:
+            continue
+        cue = text[m.start() : m.start(1)].strip().casefold()
+        if cue in ("named", "called") and _FICTION_BEFORE.search(text[max(0, m.start() - 60) : m.start()]):
             continue
         # (round 8) "im" without an apostrophe is also German ("im Unterricht", "Im Wald"): only before a known name.
         if _BARE_IM.fullmatch(text[m.start() : m.start(1)]) and words[0] not in known:

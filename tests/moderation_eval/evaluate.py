@@ -70,6 +70,8 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout12 (330), BLIND, round 11 (classifier)| 0.944/0.944 | 0.952/1.000   | 0.980/0.980 | 0.025    | 0.040    |
 | holdout13 (323), BLIND, round 12             | 0.935/0.967 | 0.887/0.948   | 0.893/1.000 | 0.053    | 0.041    |
 | holdout14 (324), BLIND, round 12             | 0.898/0.978 | 0.931/0.982   | 0.962/1.000 | 0.038    | 0.060    |
+| holdout15 (324), BLIND, round 13             | 0.945/0.977 | 0.915/0.964   | 0.980/1.000 | 0.087    | 0.060    |
+| holdout16 (324), BLIND, round 13             | 0.966/0.966 | 0.949/0.982   | 1.000/1.000 | 0.025    | 0.000    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -252,7 +254,13 @@ blind at the same time and measured once (the two rows above; pooled: unsafe rec
 FPR safe 0.031), then trained on in round 12 with about 650 more training prompts and two mechanisms (credentials in
 PII, spaced leetspeak); holdout13 and holdout14 measured round 12 blind (rows above; pooled: unsafe recall 0.972,
 copyright 0.965, PII 1.000, FPR safe 0.044 — five of its seven false positives from the copyright head), then were
-trained on in round 13 with the copyright threshold raised to 0.95; holdout15 and holdout16 measure round 13.
+trained on in round 13 with the copyright threshold raised to 0.95; holdout15 and holdout16 measured round 13 blind
+(pooled: unsafe recall 0.972, copyright 0.973, PII 1.000, FPR safe 0.056: holdout15's writer was asked for folk tales,
+landmarks and characters among the safe prompts; of the nine safe prompts flagged, the copyright head made six — three
+public-domain tales, Machu Picchu, the Great Wall, a chengyu story — the harm head two, PII one: "a caterpillar
+character named Pip"), then were trained on in round 14 with about 400 prompts on public-domain stories,
+landmarks and generic characters (and protected characters in the same frames); holdout17 and holdout18 measure
+round 14.
 """
 
 from __future__ import annotations
@@ -283,7 +291,7 @@ HOLDOUT11 = HERE / "holdout11"  # written blind by a helper; measured once on th
 HOLDOUT12 = HERE / "holdout12"  # written blind by another helper at the same time; measured once with holdout11
 HOLDOUT13 = HERE / "holdout13"  # written blind by a helper; measured once on the round-12 classifier, then trained on
 HOLDOUT14 = HERE / "holdout14"  # written blind by another helper at the same time; measured once with holdout13
-HOLDOUT15 = HERE / "holdout15"  # written blind by a helper; measured once on the round-13 classifier
+HOLDOUT15 = HERE / "holdout15"  # written blind by a helper; measured once on the round-13 classifier, then trained on
 HOLDOUT16 = HERE / "holdout16"  # written blind by another helper at the same time; measured once with holdout15
 HOLDOUT7 = HERE / "holdout7"  # written blind by a helper who saw nothing of the project; measured on round 7 and 8 code
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
@@ -293,8 +301,9 @@ SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDO
 # The learned classifier (`edusdk.moderation.classifier`, round 11) is fitted on these sets (`train.py`): their rows
 # are fit numbers from then on; the blind sets measure it.
 TRAINING = ("dev", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
-            "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14")  # fmt: skip
-BLIND = ("holdout15", "holdout16")
+            "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15",
+            "holdout16")  # fmt: skip
+BLIND: tuple[str, ...] = ()
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
