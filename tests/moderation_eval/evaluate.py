@@ -72,6 +72,8 @@ Numbers (packs as labelled; default encoder), P/R per group and FPR on safe / ha
 | holdout14 (324), BLIND, round 12             | 0.898/0.978 | 0.931/0.982   | 0.962/1.000 | 0.038    | 0.060    |
 | holdout15 (324), BLIND, round 13             | 0.945/0.977 | 0.915/0.964   | 0.980/1.000 | 0.087    | 0.060    |
 | holdout16 (324), BLIND, round 13             | 0.966/0.966 | 0.949/0.982   | 1.000/1.000 | 0.025    | 0.000    |
+| holdout17 (325), BLIND, round 14             | 0.926/0.989 | 0.982/0.982   | 0.943/1.000 | 0.025    | 0.040    |
+| holdout18 (315), BLIND, round 14             | 0.935/0.978 | 0.963/1.000   | 0.962/1.000 | 0.013    | 0.061    |
 
 Round 2 (this docstring's last update): copyright / public-figure registry from about 90 + 30 to 567 + 191 entries
 with aliases, context words for ambiguous names and paraphrases matched by meaning; unsafe exemplars broadened
@@ -259,8 +261,9 @@ trained on in round 13 with the copyright threshold raised to 0.95; holdout15 an
 landmarks and characters among the safe prompts; of the nine safe prompts flagged, the copyright head made six — three
 public-domain tales, Machu Picchu, the Great Wall, a chengyu story — the harm head two, PII one: "a caterpillar
 character named Pip"), then were trained on in round 14 with about 400 prompts on public-domain stories,
-landmarks and generic characters (and protected characters in the same frames); holdout17 and holdout18 measure
-round 14.
+landmarks and generic characters (and protected characters in the same frames); holdout17 and holdout18 measured
+round 14 blind, once (rows above; pooled: unsafe recall 0.983, copyright 0.991, PII 1.000, FPR safe 0.019: every
+target met on both).
 """
 
 from __future__ import annotations
@@ -293,17 +296,20 @@ HOLDOUT13 = HERE / "holdout13"  # written blind by a helper; measured once on th
 HOLDOUT14 = HERE / "holdout14"  # written blind by another helper at the same time; measured once with holdout13
 HOLDOUT15 = HERE / "holdout15"  # written blind by a helper; measured once on the round-13 classifier, then trained on
 HOLDOUT16 = HERE / "holdout16"  # written blind by another helper at the same time; measured once with holdout15
+HOLDOUT17 = HERE / "holdout17"  # written blind by a helper; measured once on the round-14 classifier
+HOLDOUT18 = HERE / "holdout18"  # written blind by another helper at the same time; measured once with holdout17
 HOLDOUT7 = HERE / "holdout7"  # written blind by a helper who saw nothing of the project; measured on round 7 and 8 code
 SETS = {"dev": HERE, "holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4,
         "holdout5": HOLDOUT5, "holdout6": HOLDOUT6, "holdout7": HOLDOUT7, "holdout8": HOLDOUT8,
         "holdout9": HOLDOUT9, "holdout10": HOLDOUT10, "holdout11": HOLDOUT11, "holdout12": HOLDOUT12,
-        "holdout13": HOLDOUT13, "holdout14": HOLDOUT14, "holdout15": HOLDOUT15, "holdout16": HOLDOUT16}  # fmt: skip
+        "holdout13": HOLDOUT13, "holdout14": HOLDOUT14, "holdout15": HOLDOUT15, "holdout16": HOLDOUT16,
+        "holdout17": HOLDOUT17, "holdout18": HOLDOUT18}  # fmt: skip
 # The learned classifier (`edusdk.moderation.classifier`, round 11) is fitted on these sets (`train.py`): their rows
 # are fit numbers from then on; the blind sets measure it.
 TRAINING = ("dev", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
             "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15",
             "holdout16")  # fmt: skip
-BLIND: tuple[str, ...] = ()
+BLIND = ("holdout17", "holdout18")
 NOT_SAFETY = {"copyright", "public_figure", "pii"}
 
 
