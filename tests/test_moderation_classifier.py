@@ -237,3 +237,19 @@ def test_training_command_rejects_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         classifier_training.main([f"x={tmp_path / 'nope'}"])
     assert exc.value.code == 2
+
+
+def test_authored_scripts_are_not_judged_by_the_request_classifier(k12: Policy) -> None:
+    """Shot descriptions are not requests: the classifier read "Wide shot of a medieval scribe copying a manuscript"
+    as graphic violence (P 0.92), so `moderate_script` leaves it out and the example lessons pass."""
+    from edusdk import EduClient
+    from edusdk.models.outline import Outline
+    from edusdk.moderation.checks import moderate_script, moderate_texts
+
+    scribe = "Wide shot of a medieval scribe copying a manuscript with a quill in a quiet stone monastery room."
+    (with_it,) = moderate_texts([("shots[0].prompt", scribe)], k12)
+    (without,) = moderate_texts([("shots[0].prompt", scribe)], k12, learned=False)
+    assert not any(f.check == "classifier" for f in without.findings)
+    assert without.decision == "allow" and with_it.decision != "allow"  # the reason scripts leave it out
+    script = EduClient().scripts.expand(Outline.from_file("examples/outlines/printing-press.yaml"))
+    assert moderate_script(script, k12).decision == "allow"

@@ -144,6 +144,7 @@ def moderate_texts(
     use_semantic: bool | None = None,
     pii_kinds: frozenset[str] | None = None,
     remote: RemoteModeration | None = None,
+    learned: bool = True,
 ) -> list[ModerationReport]:
     """One report per `(where, text)`: blocklist + structural rules (`rules.check_rules`: demeaning claims about a
     group, targeted insults, requests to harm) + semantic (one batch for all texts) + PII with redaction, plus an
@@ -153,7 +154,9 @@ def moderate_texts(
     policy blocks) is dropped when the semantic check reads its sentence as teaching about the topic with no
     request in it: "Macbeth's guilt after murdering King Duncan" passes, "how do I murder him" does not.
 
-    `pii_kinds` limits which personal data is looked for (default: all, as for student-written text).
+    `pii_kinds` limits which personal data is looked for (default: all, as for student-written text). `learned`:
+    run the learned classifier (`classifier`, trained on requests and student text); False leaves the exemplar layer
+    unbacked, as for authored scripts (`moderate_script`).
     """
     # Harm checks read the text with obfuscation undone ("s3x", "k i l l"), text-speak and masked words written out
     # ("ur", "rn", "sl*t": `normalise.textspeak`, round 10) and polysemous harm words in a benign sense written
@@ -167,7 +170,8 @@ def moderate_texts(
         # nearest-exemplar finding (`semantic`) counts only where the classifier does not read its sentence as plainly
         # benign (`classifier.BACKING`), so the exemplar layer runs only on the texts where one could (or where a
         # blocklisted mention needs its teaching context). A category it already names is not reported twice.
-        verdicts = classifier.check_texts(plain, policy)
+        unlearned = classifier.Verdicts([[] for _ in plain], {}, {}, [False] * len(plain))
+        verdicts = classifier.check_texts(plain, policy) if learned else unlearned
         open_ = [m or not s for m, s in zip(mentions, verdicts.settled, strict=True)]
         analysed = iter(
             semantic.analyse_texts(
@@ -179,10 +183,10 @@ def moderate_texts(
         analyses = [next(analysed) if o else semantic.Analysis([], []) for o in open_]
         teaching = [a.teaching for a in analyses]
         sem = []
-        for analysis, learned in zip(analyses, verdicts.findings, strict=True):
+        for analysis, learned_found in zip(analyses, verdicts.findings, strict=True):
             kept = [f for f in analysis.findings if verdicts.backs(f)]
             named = {f.category for f in kept}
-            sem.append(kept + [f for f in learned if f.category not in named])
+            sem.append(kept + [f for f in learned_found if f.category not in named])
     else:
         sem, teaching, contextual = [[] for _ in texts], [[] for _ in texts], frozenset()
     if remote is not None:
@@ -228,8 +232,12 @@ def moderate_script(
         'allow'
     """
     # Authored lessons name historical and fictional people on purpose: only contact data and IDs count here.
+    # The learned classifier is trained on requests and student text; shot descriptions, narration and on-screen text
+    # are another language ("Wide shot of a medieval scribe copying a manuscript" read as graphic violence, a recurring
+    # cast description as a protected character: 17 of the 181 units of the example scripts), so scripts are judged
+    # by the exemplar layer, blocklists, rules and PII, as before round 11.
     reports = moderate_texts(
-        script_texts(script), policy, use_semantic=use_semantic, pii_kinds=CONTACT_KINDS, remote=remote
+        script_texts(script), policy, use_semantic=use_semantic, pii_kinds=CONTACT_KINDS, remote=remote, learned=False
     )
     findings = [f for r in reports for f in r.findings]
     return ModerationReport.from_findings(findings, policy=policy.name, policy_version=policy.version)
