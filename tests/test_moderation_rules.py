@@ -11,7 +11,6 @@ from edusdk._errors import BadInputError
 from edusdk.moderation import Policy, semantic
 from edusdk.moderation.checks import moderate_text
 from edusdk.moderation.rules import check_rules, rules
-from tests.known_misses import CLASSIFIER_FALSE_POSITIVE
 
 # (rule, harmful sentence it catches, teaching sentence on the same subject it lets pass)
 CASES = [
@@ -154,8 +153,8 @@ def test_lesson_framing_does_not_hide_hate(k12: Policy, harmful: str) -> None:
 @pytest.mark.parametrize(
     "benign",
     [
-        # round 12: the learned classifier gives it P(hate) 0.716, just over its 0.7 threshold
-        pytest.param("The history of the Holocaust and how Jews were persecuted", marks=CLASSIFIER_FALSE_POSITIVE),
+        # round 12's classifier flagged it (P(hate) 0.716 against 0.7); round 14's does not
+        "The history of the Holocaust and how Jews were persecuted",
         "Civil rights history: how Black people fought segregation",
     ],
 )
