@@ -170,8 +170,7 @@ def moderate_texts(
         # nearest-exemplar finding (`semantic`) counts only where the classifier does not read its sentence as plainly
         # benign (`classifier.BACKING`), so the exemplar layer runs only on the texts where one could (or where a
         # blocklisted mention needs its teaching context). A category it already names is not reported twice.
-        unlearned = classifier.Verdicts([[] for _ in plain], {}, {}, [False] * len(plain))
-        verdicts = classifier.check_texts(plain, policy) if learned else unlearned
+        verdicts = classifier.check_texts(plain, policy) if learned else classifier.Verdicts.empty(len(plain))
         open_ = [m or not s for m, s in zip(mentions, verdicts.settled, strict=True)]
         analysed = iter(
             semantic.analyse_texts(

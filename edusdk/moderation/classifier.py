@@ -96,7 +96,8 @@ def load_classifier(directory: Path | None = None) -> Classifier:
     """The classifier stored in `<moderation>/semantic/classifier.json`.
 
     Raises:
-        FileNotFoundError: there is none (train one with `python -m edusdk.moderation.classifier_training`).
+        FileNotFoundError: there is none (fit one with `python -m edusdk.moderation.classifier_training NAME=DIR …`;
+            the shipped one with `python -m tests.moderation_eval.train`).
     """
     return _load(directory)
 
@@ -164,28 +165,25 @@ def assess(sentences: list[str], directory: Path | None = None) -> Scores | None
     mini = minilm_features(sentences) if n else np.zeros((0, 384), dtype=np.float32)
     harmful = clf.gate_harmful.probability(mini)
     copyright_ = clf.gate_copyright.probability(mini)
-    full = np.zeros(n, dtype=bool)
-    harm_threshold = np.full(n, clf.fallback_harm_threshold)
-    copyright_threshold = np.full(n, clf.fallback_copyright_threshold)
     categories = [""] * n
     e5 = multilingual.encoder() if multilingual.enabled() else None
-    if e5 is not None:
+    if e5 is None:
+        # The MiniLM-only heads decide every unit, at their own thresholds; the category heads read a zero e5 half.
+        full = np.zeros(n, dtype=bool)
+        harm_threshold = np.full(n, clf.fallback_harm_threshold)
+        copyright_threshold = np.full(n, clf.fallback_copyright_threshold)
+        categories = clf.category(np.hstack([mini, np.zeros_like(mini)])) if n else []
+    else:
         # Below the gate on both MiniLM heads: benign, and e5's 30 ms are saved; the full heads decide the rest.
         full = (harmful >= clf.gate) | (copyright_ >= clf.gate)
         harm_threshold = np.where(full, clf.harm_threshold, 1.01)
         copyright_threshold = np.where(full, clf.copyright_threshold, 1.01)
-    rows = np.flatnonzero(full) if e5 is not None else np.arange(n)
-    if len(rows):
-        both = mini[rows]
-        if e5 is not None:
-            both = np.hstack([both, e5.embed([sentences[i] for i in rows])])
+        rows = np.flatnonzero(full)
+        if len(rows):
+            both = np.hstack([mini[rows], e5.embed([sentences[i] for i in rows])])
             harmful[rows] = clf.harmful.probability(both)
             copyright_[rows] = clf.copyright.probability(both)
             for i, category in zip(rows, clf.category(both), strict=True):
-                categories[int(i)] = category
-        else:
-            padded = np.hstack([both, np.zeros_like(both)])  # the category heads' e5 half left at zero
-            for i, category in zip(rows, clf.category(padded), strict=True):
                 categories[int(i)] = category
     return Scores(harmful, copyright_, categories, full, harm_threshold, copyright_threshold)
 
@@ -198,6 +196,12 @@ class Verdicts:
     harmful: dict[str, float]  # sentence → P(harmful)
     copyright: dict[str, float]  # sentence → P(copyright)
     settled: list[bool] = dataclasses.field(default_factory=list)  # per text: every unit below `BACKING` on both
+
+    @classmethod
+    def empty(cls, texts: int) -> Verdicts:
+        """No findings and no scores for `texts` texts (no classifier shipped, or not asked for): every other layer's
+        finding stands and every text is analysed by them."""
+        return cls([[] for _ in range(texts)], {}, {}, [False] * texts)
 
     def backs(self, finding: Finding) -> bool:
         """Whether another layer's finding on a sentence stands: the classifier gives the sentence at least
@@ -256,11 +260,11 @@ def check_texts(texts: list[tuple[str, str]], policy: Policy, *, directory: Path
     for i, (_where, text) in enumerate(texts):
         scored, spans = units_of(text)
         units += [(i, unit, sentences) for unit, sentences in zip(scored, spans, strict=True)]
-    findings: list[list[Finding]] = [[] for _ in texts]
     order = {unit: k for k, unit in enumerate(dict.fromkeys(u for _i, u, _s in units))}
     scores = assess(list(order), directory)
     if scores is None:
-        return Verdicts(findings, {}, {}, [False] * len(texts))
+        return Verdicts.empty(len(texts))
+    findings: list[list[Finding]] = [[] for _ in texts]
     settled = [True] * len(texts)
     best: dict[tuple[int, str], tuple[float, str]] = {}
     harmful: dict[str, float] = {}

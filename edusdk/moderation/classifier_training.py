@@ -30,8 +30,9 @@ import yaml
 from numpy.typing import NDArray
 
 from edusdk._resources import data_dir
+from edusdk.moderation.head import logistic
 from edusdk.moderation.head_training import digest, fit
-from edusdk.moderation.labelled import load_set
+from edusdk.moderation.labelled import Example, load_set
 from edusdk.moderation.multilingual import encoder
 from edusdk.moderation.normalise import harm_reading
 from edusdk.moderation.semantic import IDENTITY_CATEGORIES, _copyright_aliases, _rewrites, model
@@ -95,9 +96,9 @@ def _presenting(who: list[str]) -> list[str]:
     return [PRESENTING[j % n].format(w) for i, w in enumerate(who) for j in (i, i + 3)]
 
 
-def set_items(name: str, directory: Path) -> list[Item]:
-    """The labelled set in `directory` as training items named `name`."""
-    return [Item(e.text, e.label == "unsafe", e.label == "copyright", e.subcategory, name) for e in load_set(directory)]
+def set_items(name: str, examples: list[Example]) -> list[Item]:
+    """A labelled set's examples (`labelled.load_set`) as training items named `name`."""
+    return [Item(e.text, e.label == "unsafe", e.label == "copyright", e.subcategory, name) for e in examples]
 
 
 class Features:
@@ -139,10 +140,6 @@ class Features:
         return np.hstack([self.matrix(texts, minilm), self.matrix(texts, "e5")])
 
 
-def _sigmoid(z: Vectors) -> Vectors:
-    return np.asarray(1.0 / (1.0 + np.exp(-z)))
-
-
 def _twice(items: list[Item], features: Features, full: bool) -> tuple[Vectors, list[Item]]:
     """Training rows for `items`: int8 and fp32 MiniLM variants (with e5 when `full`), items repeated to match."""
     texts = [i.text for i in items]
@@ -177,7 +174,7 @@ def scored(heads: dict[str, tuple[Vectors, float]], items: list[Item], features:
     """Each head's probabilities for `items` on their int8 (prompt-path) features."""
     texts = [i.text for i in items]
     mini, both = features.matrix(texts, "i8"), features.both(texts, "i8")
-    return {name: _sigmoid((mini if name.startswith("gate") else both) @ w + b) for name, (w, b) in heads.items()}
+    return {name: logistic(mini if name.startswith("gate") else both, w, b) for name, (w, b) in heads.items()}
 
 
 def loso(items: list[Item], features: Features) -> dict[str, Vectors]:
@@ -217,9 +214,9 @@ def report(items: list[Item], labels: list[str], p: dict[str, Vectors]) -> list[
         )
 
     out = []
-    for gate in (None, 0.0, 0.01, 0.02, 0.05):
+    for gate in (None, 0.0, 0.02, 0.05, 0.1, 0.2):
         for h in (0.5, 0.6, 0.7, 0.8, 0.9):
-            for c in (0.7, 0.8, 0.9, 0.95):
+            for c in (0.7, 0.8, 0.9, 0.95, 0.98):
                 out.append(f"gate {gate} harmful {h} copyright {c}: {line(held, h, c, gate)}")
     t = THRESHOLDS
     for group in dict.fromkeys(i.group for i in items if i.group != "bank"):
@@ -233,8 +230,9 @@ def training_items(sets: dict[str, Path]) -> tuple[list[Item], list[str]]:
     items = bank_items()
     labels = ["bank"] * len(items)
     for name, directory in sets.items():
-        items += set_items(name, directory)
-        labels += [e.label for e in load_set(directory)]
+        examples = load_set(directory)
+        items += set_items(name, examples)
+        labels += [e.label for e in examples]
     return items, labels
 
 

@@ -22,6 +22,7 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,8 +43,8 @@ class Head:
         return logistic(embeddings, self.weights, self.bias)
 
 
-def logistic(embeddings: NDArray[np.float32], weights: NDArray[np.float64], bias: float) -> NDArray[np.float64]:
-    """sigmoid(embeddings · weights + bias) per row: a logistic head's probabilities (this head's, the e5 heads')."""
+def logistic(embeddings: NDArray[np.floating[Any]], weights: NDArray[np.float64], bias: float) -> NDArray[np.float64]:
+    """sigmoid(embeddings · weights + bias) per row: a logistic head's probabilities (this head's, the classifier's)."""
     z = embeddings.astype(np.float64) @ weights + bias
     return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
